@@ -1,0 +1,195 @@
+"""Shop operations as plain functions, so views, the API and commands share one code path."""
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.sessions.backends.base import SessionBase
+from django.db import transaction
+from django.db.models import Case, F, FloatField, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.db.models.query import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .cart import Cart
+from .models import Interaction, Order, OrderItem, Product
+
+SHOPPER_SESSION_KEY = "shopper_id"
+MAX_DWELL_SECONDS = 4 * 60 * 60
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """Who is shopping: the account if logged in, and always the session's anonymous id."""
+
+    shopper_id: uuid.UUID
+    user: AbstractBaseUser | None
+
+
+def shopper_id_for(session: SessionBase) -> uuid.UUID:
+    """Return the session's anonymous shopper id, creating one (or replacing a tampered one)."""
+    raw = session.get(SHOPPER_SESSION_KEY)
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        new = uuid.uuid4()
+        session[SHOPPER_SESSION_KEY] = str(new)
+        return new
+
+
+def current_shopper(request: HttpRequest) -> Shopper:
+    user = request.user if request.user.is_authenticated else None
+    return Shopper(shopper_id=shopper_id_for(request.session), user=user)
+
+
+def record_view(shopper: Shopper, product: Product) -> Interaction:
+    """Log a product view; the page later reports its dwell time against ``view_id``."""
+    return Interaction.objects.create(
+        kind=Interaction.Kind.VIEW,
+        product=product,
+        user=shopper.user,
+        shopper_id=shopper.shopper_id,
+        view_id=uuid.uuid4(),
+    )
+
+
+class DwellError(ValueError):
+    """The dwell report does not belong to this shopper or is out of range."""
+
+
+def record_dwell(shopper: Shopper, view_id: uuid.UUID, seconds: float) -> Interaction:
+    """Store the dwell time of a view owned by ``shopper``.
+
+    Pages may report more than once (visibility changes, then unload), so the longest
+    report wins and a late, shorter one never shrinks it.
+    """
+    if not 0 <= seconds <= MAX_DWELL_SECONDS:
+        raise DwellError(f"dwell must be between 0 and {MAX_DWELL_SECONDS} seconds")
+    owner = Q(shopper_id=shopper.shopper_id)
+    if shopper.user is not None:
+        owner |= Q(user=shopper.user)
+    with transaction.atomic():
+        view = (
+            Interaction.objects.select_for_update()
+            .filter(owner, view_id=view_id, kind=Interaction.Kind.VIEW)
+            .first()
+        )
+        if view is None:
+            raise DwellError("unknown view")
+        if view.dwell_seconds is None or seconds > view.dwell_seconds:
+            view.dwell_seconds = round(seconds, 3)
+            view.save(update_fields=["dwell_seconds"])
+    return view
+
+
+def add_to_cart(shopper: Shopper, cart: Cart, product: Product, quantity: int) -> int:
+    """Add to the cart and log the add-to-cart; returns the line's new quantity."""
+    new_quantity = cart.add(product, quantity)
+    if new_quantity:
+        Interaction.objects.create(
+            kind=Interaction.Kind.CART,
+            product=product,
+            user=shopper.user,
+            shopper_id=shopper.shopper_id,
+            quantity=quantity,
+        )
+    return new_quantity
+
+
+class CheckoutError(Exception):
+    """The order cannot be placed as the cart stands (empty, or stock ran out)."""
+
+
+def place_order(shopper: Shopper, cart: Cart, *, full_name: str, email: str, address: str) -> Order:
+    """Turn the cart into an order atomically: stock is decremented or nothing happens."""
+    lines = cart.lines()
+    if not lines:
+        raise CheckoutError("Your cart is empty.")
+    with transaction.atomic():
+        for line in lines:
+            updated = Product.objects.filter(
+                pk=line.product.pk, is_active=True, stock__gte=line.quantity
+            ).update(stock=F("stock") - line.quantity)
+            if not updated:
+                raise CheckoutError(f"Sorry, “{line.product.name}” no longer has enough stock.")
+        order = Order.objects.create(
+            user=shopper.user,
+            shopper_id=shopper.shopper_id,
+            full_name=full_name,
+            email=email,
+            address=address,
+            total=sum((line.total for line in lines), Decimal("0.00")),
+        )
+        OrderItem.objects.bulk_create(
+            OrderItem(order=order, product=line.product, quantity=line.quantity,
+                      unit_price=line.product.price)
+            for line in lines
+        )
+        Interaction.objects.bulk_create(
+            Interaction(kind=Interaction.Kind.PURCHASE, product=line.product, user=shopper.user,
+                        shopper_id=shopper.shopper_id, quantity=line.quantity)
+            for line in lines
+        )
+    cart.clear()
+    return order
+
+
+def attach_anonymous_history(user: AbstractBaseUser, shopper_id: uuid.UUID) -> int:
+    """On login, give the account the interactions and orders made anonymously in this session."""
+    Order.objects.filter(shopper_id=shopper_id, user=None).update(user=user)
+    return Interaction.objects.filter(shopper_id=shopper_id, user=None).update(user=user)
+
+
+POPULARITY_WEIGHTS = {
+    Interaction.Kind.VIEW: 1.0,
+    Interaction.Kind.CART: 3.0,
+    Interaction.Kind.PURCHASE: 5.0,
+}
+
+
+def refresh_popularity() -> int:
+    """Recompute every product's popularity from the recent interaction window.
+
+    One aggregate query plus one bulk update, so it stays cheap for large catalogs.
+    Returns how many products have a non-zero score.
+    """
+    since = timezone.now() - timezone.timedelta(days=settings.SHOP_POPULARITY_WINDOW_DAYS)
+    weight = Case(
+        *(When(kind=kind, then=Value(w)) for kind, w in POPULARITY_WEIGHTS.items()),
+        output_field=FloatField(),
+    )
+    scores = dict(
+        Interaction.objects.filter(created_at__gte=since)
+        .values_list("product_id")
+        .annotate(score=Coalesce(Sum(weight), 0.0))
+        .values_list("product_id", "score")
+    )
+    products = list(Product.objects.only("pk", "popularity"))
+    for product in products:
+        product.popularity = scores.get(product.pk, 0.0)
+    Product.objects.bulk_update(products, ["popularity"], batch_size=1000)
+    return sum(1 for score in scores.values() if score > 0)
+
+
+def search_products(query: str = "", category_slug: str | None = None) -> "QuerySet[Product]":
+    """The storefront's catalog query: active products, optional category and text search."""
+    products = Product.objects.available().select_related("category")
+    if category_slug:
+        products = products.filter(category__slug=category_slug)
+    query = query.strip()
+    if query:
+        for term in query.split()[:8]:
+            products = products.filter(
+                Q(name__icontains=term) | Q(description__icontains=term)
+                | Q(category__name__icontains=term)
+            )
+    return products
+
+
+def popular_products(limit: int = 8) -> "QuerySet[Product]":
+    return Product.objects.available().select_related("category").order_by("-popularity", "name")[
+        :limit
+    ]
