@@ -1,0 +1,47 @@
+"""Shared fixtures: a small catalog and media written to a temporary folder."""
+
+from decimal import Decimal
+
+import pytest
+
+from shop.models import Category, Product
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def category(db) -> Category:
+    return Category.objects.create(name="Audio", slug="audio")
+
+
+@pytest.fixture
+def other_category(db) -> Category:
+    return Category.objects.create(name="Books", slug="books")
+
+
+@pytest.fixture
+def make_product(category):
+    counter = iter(range(1, 10_000))
+
+    def make(**fields) -> Product:
+        n = next(counter)
+        defaults = {
+            "category": category,
+            "name": f"Product {n}",
+            "slug": f"product-{n}",
+            "description": "A fine thing.",
+            "price": Decimal("10.00"),
+            "stock": 10,
+        }
+        defaults.update(fields)
+        return Product.objects.create(**defaults)
+
+    return make
+
+
+@pytest.fixture
+def product(make_product) -> Product:
+    return make_product(name="Aurora Headphones", slug="aurora-headphones", price=Decimal("99.90"))
