@@ -157,9 +157,7 @@ else:
         "control_folder": str(EMBEDDED_BROKER_DIR / "control"),
         "store_processed": False,
     }
-    CELERY_RESULT_BACKEND = env.str(
-        "CELERY_RESULT_BACKEND", default=f"file://{BASE_DIR / 'var' / 'celery-results'}"
-    )
+    CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=f"file://{BASE_DIR / 'var' / 'celery-results'}")
 
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

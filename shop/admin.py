@@ -26,8 +26,7 @@ class ProductAdmin(admin.ModelAdmin):
     def thumbnail(self, product: Product) -> str:
         if not product.image:
             return "—"
-        return format_html('<img src="{}" alt="" style="height:40px;border-radius:4px">',
-                           product.image.url)
+        return format_html('<img src="{}" alt="" style="height:40px;border-radius:4px">', product.image.url)
 
 
 class OrderItemInline(admin.TabularInline):

@@ -80,9 +80,7 @@ class Cart:
     def lines(self) -> list[CartLine]:
         """Cart lines for products that still exist and are on sale, in a stable order."""
         if self._lines is None:
-            products = Product.objects.available().select_related("category").in_bulk(
-                [int(pk) for pk in self._items]
-            )
+            products = Product.objects.available().select_related("category").in_bulk([int(pk) for pk in self._items])
             stale = [pk for pk in self._items if int(pk) not in products]
             if stale:  # deleted or withdrawn products leave the cart
                 for pk in stale:

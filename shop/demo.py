@@ -45,9 +45,36 @@ CATALOG: dict[str, tuple[tuple[int, int], list[str]]] = {
     "Garden": ((6, 120), ["Watering Can", "Seed Kit", "Plant Pot", "Pruning Shears", "Bird Feeder", "Hose Reel"]),
 }
 ADJECTIVES = [
-    "Aurora", "Cozy", "Midnight", "Sunny", "Velvet", "Nordic", "Classic", "Pocket", "Pro", "Bamboo",
-    "Coral", "Ember", "Lunar", "Meadow", "Pebble", "Retro", "Summit", "Terra", "Urban", "Willow",
-    "Breeze", "Cedar", "Harbor", "Juniper", "Maple", "Onyx", "Saffron", "Tidal", "Zephyr", "Indigo",
+    "Aurora",
+    "Cozy",
+    "Midnight",
+    "Sunny",
+    "Velvet",
+    "Nordic",
+    "Classic",
+    "Pocket",
+    "Pro",
+    "Bamboo",
+    "Coral",
+    "Ember",
+    "Lunar",
+    "Meadow",
+    "Pebble",
+    "Retro",
+    "Summit",
+    "Terra",
+    "Urban",
+    "Willow",
+    "Breeze",
+    "Cedar",
+    "Harbor",
+    "Juniper",
+    "Maple",
+    "Onyx",
+    "Saffron",
+    "Tidal",
+    "Zephyr",
+    "Indigo",
 ]
 FEATURES = [
     "Built to last, with a warranty you will never need.",
@@ -133,9 +160,7 @@ def ensure_catalog(n_products: int, seed: int) -> list[Product]:
     rng = np.random.default_rng(seed)
     names = list(CATALOG)
     # Each category walks a seeded permutation of its adjective × noun names, so names are unique.
-    combos = {
-        name: rng.permutation(len(ADJECTIVES) * len(nouns)) for name, (_, nouns) in CATALOG.items()
-    }
+    combos = {name: rng.permutation(len(ADJECTIVES) * len(nouns)) for name, (_, nouns) in CATALOG.items()}
     existing = set(Product.objects.values_list("slug", flat=True))
     new, slugs = [], []
     for i in range(n_products):
@@ -153,16 +178,17 @@ def ensure_catalog(n_products: int, seed: int) -> list[Product]:
         features = rng.choice(len(FEATURES), size=2, replace=False)
         if slug in existing:
             continue
-        new.append(Product(
-            category=categories[ci],
-            name=name,
-            slug=slug,
-            description=f"The {name} from our {names[ci]} range. "
-            + " ".join(FEATURES[int(f)] for f in features),
-            price=max(price, Decimal("0.99")),
-            stock=stock,
-            image=_image_name(ci, noun, variant),
-        ))
+        new.append(
+            Product(
+                category=categories[ci],
+                name=name,
+                slug=slug,
+                description=f"The {name} from our {names[ci]} range. " + " ".join(FEATURES[int(f)] for f in features),
+                price=max(price, Decimal("0.99")),
+                stock=stock,
+                image=_image_name(ci, noun, variant),
+            )
+        )
     Product.objects.bulk_create(new, batch_size=2000)
     return list(Product.objects.filter(slug__in=slugs).only("pk", "category_id", "price"))
 
@@ -181,9 +207,7 @@ def ensure_shoppers(n_shoppers: int) -> list[int]:
 
 def generate_history(products: list[Product], user_ids: list[int], seed: int) -> tuple[int, int]:
     """Views, carts and purchases for shoppers that have none yet; returns (interactions, orders)."""
-    with_history = set(
-        Interaction.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True).distinct()
-    )
+    with_history = set(Interaction.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True).distinct())
     todo = [u for u in user_ids if u not in with_history]
     if not todo or not products:
         return 0, 0
@@ -213,30 +237,57 @@ def generate_history(products: list[Product], user_ids: list[int], seed: int) ->
             product = products[int(by_category[cid][urng.choice(len(by_category[cid]), p=popularity[cid])])]
             when = now - timedelta(seconds=float(urng.uniform(0, HISTORY_DAYS * 86400)))
             dwell = float(np.clip(urng.lognormal(3.0, 0.8), 2, 900))
-            interactions.append(Interaction(
-                kind=Interaction.Kind.VIEW, product=product, user_id=user_id,
-                shopper_id=shopper_id, dwell_seconds=round(dwell, 1), created_at=when,
-            ))
+            interactions.append(
+                Interaction(
+                    kind=Interaction.Kind.VIEW,
+                    product=product,
+                    user_id=user_id,
+                    shopper_id=shopper_id,
+                    dwell_seconds=round(dwell, 1),
+                    created_at=when,
+                )
+            )
             if urng.random() < min(0.05 + dwell / 400, 0.5):
                 qty = 1 + int(urng.random() < 0.15)
-                interactions.append(Interaction(
-                    kind=Interaction.Kind.CART, product=product, user_id=user_id,
-                    shopper_id=shopper_id, quantity=qty, created_at=when + timedelta(seconds=dwell),
-                ))
+                interactions.append(
+                    Interaction(
+                        kind=Interaction.Kind.CART,
+                        product=product,
+                        user_id=user_id,
+                        shopper_id=shopper_id,
+                        quantity=qty,
+                        created_at=when + timedelta(seconds=dwell),
+                    )
+                )
                 if urng.random() < 0.45:
                     last = when + timedelta(minutes=5)
-                    interactions.append(Interaction(
-                        kind=Interaction.Kind.PURCHASE, product=product, user_id=user_id,
-                        shopper_id=shopper_id, quantity=qty, created_at=last,
-                    ))
+                    interactions.append(
+                        Interaction(
+                            kind=Interaction.Kind.PURCHASE,
+                            product=product,
+                            user_id=user_id,
+                            shopper_id=shopper_id,
+                            quantity=qty,
+                            created_at=last,
+                        )
+                    )
                     bought.append((product, qty))
         if bought:
             total = sum((p.price * q for p, q in bought), Decimal("0.00"))
-            orders.append((Order(
-                user_id=user_id, shopper_id=shopper_id, full_name=f"Demo shopper {user_id}",
-                email=f"shopper{user_id}@example.com", address="1 Demo Street",
-                total=total, created_at=min(last, now),
-            ), bought))
+            orders.append(
+                (
+                    Order(
+                        user_id=user_id,
+                        shopper_id=shopper_id,
+                        full_name=f"Demo shopper {user_id}",
+                        email=f"shopper{user_id}@example.com",
+                        address="1 Demo Street",
+                        total=total,
+                        created_at=min(last, now),
+                    ),
+                    bought,
+                )
+            )
     with transaction.atomic():
         Interaction.objects.bulk_create(interactions, batch_size=5000)
         created = Order.objects.bulk_create([o for o, _ in orders], batch_size=2000)

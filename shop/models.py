@@ -35,9 +35,7 @@ class Product(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
     description = models.TextField(blank=True)
-    price = models.DecimalField(
-        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))]
-    )
+    price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))])
     image = models.ImageField(upload_to="products/", blank=True)
     stock = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
@@ -69,7 +67,10 @@ class Order(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="orders",
     )
     shopper_id = models.UUIDField(db_index=True, help_text="Anonymous shopper id of the session.")
@@ -116,7 +117,10 @@ class Interaction(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="interactions")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="interactions",
     )
     shopper_id = models.UUIDField(db_index=True)

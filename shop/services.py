@@ -73,9 +73,7 @@ def record_dwell(shopper: Shopper, view_id: uuid.UUID, seconds: float) -> Intera
         owner |= Q(user=shopper.user)
     with transaction.atomic():
         view = (
-            Interaction.objects.select_for_update()
-            .filter(owner, view_id=view_id, kind=Interaction.Kind.VIEW)
-            .first()
+            Interaction.objects.select_for_update().filter(owner, view_id=view_id, kind=Interaction.Kind.VIEW).first()
         )
         if view is None:
             raise DwellError("unknown view")
@@ -110,9 +108,9 @@ def place_order(shopper: Shopper, cart: Cart, *, full_name: str, email: str, add
         raise CheckoutError("Your cart is empty.")
     with transaction.atomic():
         for line in lines:
-            updated = Product.objects.filter(
-                pk=line.product.pk, is_active=True, stock__gte=line.quantity
-            ).update(stock=F("stock") - line.quantity)
+            updated = Product.objects.filter(pk=line.product.pk, is_active=True, stock__gte=line.quantity).update(
+                stock=F("stock") - line.quantity
+            )
             if not updated:
                 raise CheckoutError(f"Sorry, “{line.product.name}” no longer has enough stock.")
         order = Order.objects.create(
@@ -124,13 +122,17 @@ def place_order(shopper: Shopper, cart: Cart, *, full_name: str, email: str, add
             total=sum((line.total for line in lines), Decimal("0.00")),
         )
         OrderItem.objects.bulk_create(
-            OrderItem(order=order, product=line.product, quantity=line.quantity,
-                      unit_price=line.product.price)
+            OrderItem(order=order, product=line.product, quantity=line.quantity, unit_price=line.product.price)
             for line in lines
         )
         Interaction.objects.bulk_create(
-            Interaction(kind=Interaction.Kind.PURCHASE, product=line.product, user=shopper.user,
-                        shopper_id=shopper.shopper_id, quantity=line.quantity)
+            Interaction(
+                kind=Interaction.Kind.PURCHASE,
+                product=line.product,
+                user=shopper.user,
+                shopper_id=shopper.shopper_id,
+                quantity=line.quantity,
+            )
             for line in lines
         )
     cart.clear()
@@ -183,13 +185,10 @@ def search_products(query: str = "", category_slug: str | None = None) -> "Query
     if query:
         for term in query.split()[:8]:
             products = products.filter(
-                Q(name__icontains=term) | Q(description__icontains=term)
-                | Q(category__name__icontains=term)
+                Q(name__icontains=term) | Q(description__icontains=term) | Q(category__name__icontains=term)
             )
     return products
 
 
 def popular_products(limit: int = 8) -> "QuerySet[Product]":
-    return Product.objects.available().select_related("category").order_by("-popularity", "name")[
-        :limit
-    ]
+    return Product.objects.available().select_related("category").order_by("-popularity", "name")[:limit]

@@ -24,8 +24,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "shop/home.html",
         {
             "popular": services.popular_products(8),
-            "new_arrivals": Product.objects.available().select_related("category")
-            .order_by("-created_at", "name")[:4],
+            "new_arrivals": Product.objects.available().select_related("category").order_by("-created_at", "name")[:4],
         },
     )
 
@@ -53,10 +52,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
     view = services.record_view(services.current_shopper(request), product)
     related = (
-        Product.objects.available()
-        .filter(category=product.category)
-        .exclude(pk=product.pk)
-        .order_by("-popularity")[:4]
+        Product.objects.available().filter(category=product.category).exclude(pk=product.pk).order_by("-popularity")[:4]
     )
     return render(
         request,
@@ -72,9 +68,7 @@ def report_dwell(request: HttpRequest, view_id: uuid.UUID) -> JsonResponse:
     if not form.is_valid():
         return JsonResponse({"error": "invalid dwell report", "fields": form.errors}, status=400)
     try:
-        services.record_dwell(
-            services.current_shopper(request), view_id, form.cleaned_data["seconds"]
-        )
+        services.record_dwell(services.current_shopper(request), view_id, form.cleaned_data["seconds"])
     except services.DwellError as exc:
         return JsonResponse({"error": str(exc)}, status=404)
     return JsonResponse({"status": "ok"})
@@ -99,9 +93,7 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
     if not product.in_stock:
         messages.error(request, f"Sorry, {product.name} is out of stock.")
         return redirect(product)
-    quantity = services.add_to_cart(
-        services.current_shopper(request), cart, product, form.cleaned_data["quantity"]
-    )
+    quantity = services.add_to_cart(services.current_shopper(request), cart, product, form.cleaned_data["quantity"])
     messages.success(request, f"{product.name} is in your cart (quantity {quantity}).")
     return redirect("shop:cart")
 

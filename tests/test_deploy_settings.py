@@ -16,10 +16,19 @@ PRODUCTION_ENV = {
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("SECURE_", "SESSION_", "CSRF_", "SECRET_", "DEBUG", "DJANGO_SETTINGS"))}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**clean, **PRODUCTION_ENV, **env}, timeout=120)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SECURE_", "SESSION_", "CSRF_", "SECRET_", "DEBUG", "DJANGO_SETTINGS"))
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**clean, **PRODUCTION_ENV, **env},
+        timeout=120,
+    )
 
 
 def test_check_deploy_is_clean():

@@ -22,8 +22,10 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 def test_database_url() -> str:
     """The URL of the database pytest-django created, so the worker writes where the test reads."""
     if connection.vendor != "postgresql":
-        pytest.skip("worker tests share the database with a second process: run them on PostgreSQL "
-                    "(scripts/test.sh sets DATABASE_URL)")
+        pytest.skip(
+            "worker tests share the database with a second process: run them on PostgreSQL "
+            "(scripts/test.sh sets DATABASE_URL)"
+        )
     s = connection.settings_dict
     auth = quote(s["USER"]) + (f":{quote(s['PASSWORD'])}" if s["PASSWORD"] else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
@@ -37,8 +39,9 @@ def require_redis() -> None:
 
 
 @contextmanager
-def celery_worker(tmp_path: Path, queues: str = "celery", extra_env: dict[str, str] | None = None
-                  ) -> Iterator[tuple[Celery, subprocess.Popen]]:
+def celery_worker(
+    tmp_path: Path, queues: str = "celery", extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[Celery, subprocess.Popen]]:
     """Yield (client app, worker process) once the worker answers a ping; stop it afterwards."""
     require_redis()
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -53,9 +56,27 @@ def celery_worker(tmp_path: Path, queues: str = "celery", extra_env: dict[str, s
     log = (tmp_path / "worker.log").open("w")
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "moodshop", "worker", "--pool=solo", "-Q", queues,
-         "-n", name, "--without-gossip", "--without-mingle", "-l", "INFO"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "moodshop",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queues,
+            "-n",
+            name,
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     client = Celery("test-client", broker=REDIS_URL, backend=REDIS_URL)
     try:

@@ -13,10 +13,15 @@ def user(db):
 
 
 def test_signup_creates_and_logs_in(client):
-    response = client.post("/accounts/signup/", {
-        "username": "grace", "email": "g@example.com",
-        "password1": "a long enough pass phrase", "password2": "a long enough pass phrase",
-    })
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "grace",
+            "email": "g@example.com",
+            "password1": "a long enough pass phrase",
+            "password2": "a long enough pass phrase",
+        },
+    )
     assert response.status_code == 302
     assert client.get("/").context["user"].username == "grace"
 

@@ -13,7 +13,7 @@ def test_home_shows_popular_products(client, make_product):
     make_product(name="Quiet Speaker", popularity=1)
     response = client.get("/")
     assert response.status_code == 200
-    assert list(response.context["popular"])[0] == hit
+    assert response.context["popular"][0] == hit
     assert b"Hit Speaker" in response.content
 
 

@@ -50,9 +50,7 @@ def test_dwell_needs_csrf(product):
     view_id = open_product(client, product)
     assert report(client, view_id, "5").status_code == 403
     token = client.cookies["csrftoken"].value
-    response = client.post(
-        reverse("shop:dwell", args=[view_id]), {"seconds": "5", "csrfmiddlewaretoken": token}
-    )
+    response = client.post(reverse("shop:dwell", args=[view_id]), {"seconds": "5", "csrfmiddlewaretoken": token})
     assert response.status_code == 200
 
 

@@ -32,7 +32,10 @@ def test_slug_is_unique(make_product):
 def test_order_item_line_total(product):
     order = Order.objects.create(
         shopper_id="00000000-0000-0000-0000-000000000001",
-        full_name="A", email="a@example.com", address="x", total=Decimal("199.80"),
+        full_name="A",
+        email="a@example.com",
+        address="x",
+        total=Decimal("199.80"),
     )
     item = OrderItem.objects.create(order=order, product=product, quantity=2, unit_price=product.price)
     assert item.line_total == Decimal("199.80")

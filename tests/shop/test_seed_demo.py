@@ -9,8 +9,7 @@ pytestmark = pytest.mark.django_db
 
 
 def counts() -> tuple[int, ...]:
-    return (Category.objects.count(), Product.objects.count(), Interaction.objects.count(),
-            Order.objects.count())
+    return (Category.objects.count(), Product.objects.count(), Interaction.objects.count(), Order.objects.count())
 
 
 def test_seed_is_believable_and_idempotent(settings):

@@ -15,8 +15,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--scale", type=int, default=1,
-                            help="Multiplier: 50 gives 10k products and 5k shoppers.")
+        parser.add_argument("--scale", type=int, default=1, help="Multiplier: 50 gives 10k products and 5k shoppers.")
         parser.add_argument("--products", type=int, help="Override the number of products.")
         parser.add_argument("--shoppers", type=int, help="Override the number of shoppers.")
         parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
@@ -33,8 +32,10 @@ class Command(BaseCommand):
         if not 0 <= options["seed"] < 2**32:
             raise CommandError("--seed must be between 0 and 2**32 - 1.")
         report = demo.seed(products, shoppers, seed=options["seed"])
-        self.stdout.write(self.style.SUCCESS(
-            f"Catalog: {report.categories} categories, {report.products} products; "
-            f"{report.shoppers} shoppers; new history: {report.interactions} interactions, "
-            f"{report.orders} orders; {report.seconds:.1f}s."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Catalog: {report.categories} categories, {report.products} products; "
+                f"{report.shoppers} shoppers; new history: {report.interactions} interactions, "
+                f"{report.orders} orders; {report.seconds:.1f}s."
+            )
+        )
