@@ -14,8 +14,11 @@ app.autodiscover_tasks()
 
 @app.on_after_configure.connect
 def _prepare_embedded_broker(sender: Celery, **kwargs: object) -> None:
-    """kombu's filesystem transport expects its folders to exist before the first message."""
+    """The embedded (filesystem) broker and result backend expect their folders to exist."""
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "control_folder"):
-        if key in options:
-            Path(options[key]).mkdir(parents=True, exist_ok=True)
+    folders = [options[key] for key in ("data_folder_in", "data_folder_out", "control_folder") if key in options]
+    backend = sender.conf.result_backend or ""
+    if backend.startswith("file://"):
+        folders.append(backend.removeprefix("file://"))
+    for folder in folders:
+        Path(folder).mkdir(parents=True, exist_ok=True)
