@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
     "shop",
     "emotion",
     "recommender",
@@ -63,6 +65,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.shop",
+                "emotion.context_processors.capture",
             ],
         },
     },
@@ -132,11 +135,36 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+REDIS_URL = env.str("REDIS_URL", default="")
+
+# A Redis cache when REDIS_URL is set, so API throttles count across gunicorn workers.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"frames": env.str("EMOTION_FRAME_RATE_LIMIT", default="5/second")},
+    "EXCEPTION_HANDLER": "moodshop.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Moodshop API",
+    "DESCRIPTION": "Camera frames in, emotion-aware recommendations out.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
 # --- Celery ----------------------------------------------------------------------------
 # Redis when REDIS_URL is set; otherwise kombu's filesystem transport, an embedded broker
 # that needs no server. Its folder lives in /dev/shm (memory) where available, because
-# later the broker carries camera frames, which must never touch a disk.
-REDIS_URL = env.str("REDIS_URL", default="")
+# the broker carries camera frames, which must never touch a disk.
 
 
 def _embedded_broker_dir() -> Path:
@@ -167,10 +195,15 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ROUTES = {"emotion.tasks.classify_frame": {"queue": "emotion"}}
 CELERY_BEAT_SCHEDULE = {
     "refresh-product-popularity": {
         "task": "shop.tasks.refresh_product_popularity",
         "schedule": crontab(minute="*/15"),
+    },
+    "purge-expired-emotion-data": {
+        "task": "emotion.tasks.purge_expired_emotion_data",
+        "schedule": crontab(minute=17, hour=3),
     },
 }
 
@@ -178,3 +211,13 @@ CELERY_BEAT_SCHEDULE = {
 SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
 SHOP_MAX_CART_QUANTITY = env.int("SHOP_MAX_CART_QUANTITY", default=20)
 SHOP_POPULARITY_WINDOW_DAYS = env.int("SHOP_POPULARITY_WINDOW_DAYS", default=30)
+
+# --- Emotion capture --------------------------------------------------------------------
+EMOTION_CONSENT_POLICY_VERSION = env.str("EMOTION_CONSENT_POLICY_VERSION", default="1")
+EMOTION_CAPTURE_FPS = env.float("EMOTION_CAPTURE_FPS", default=2.0)
+EMOTION_MAX_FRAME_BYTES = env.int("EMOTION_MAX_FRAME_BYTES", default=256 * 1024)
+EMOTION_MAX_FRAME_WIDTH = env.int("EMOTION_MAX_FRAME_WIDTH", default=1920)
+EMOTION_MAX_FRAME_HEIGHT = env.int("EMOTION_MAX_FRAME_HEIGHT", default=1080)
+EMOTION_RETENTION_DAYS = env.int("EMOTION_RETENTION_DAYS", default=30)
+EMOTION_MODEL_DIR = env.path("EMOTION_MODEL_DIR", default=BASE_DIR / "emotion" / "model")
+EMOTION_WORKER_THREADS = env.int("EMOTION_WORKER_THREADS", default=1)

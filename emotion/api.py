@@ -1,0 +1,268 @@
+"""Emotion API: consent, frame upload, a view's live status, and erasure.
+
+Views only parse and answer; the rules live in ``services`` and ``validation``.
+"""
+
+import base64
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.http import HttpRequest
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, permissions, serializers, status
+from rest_framework.authentication import CSRFCheck
+from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from shop.models import Product
+from shop.services import current_shopper
+
+from . import services, tasks
+from .validation import FrameRejected, validate_frame
+
+# --- Cross-cutting pieces ------------------------------------------------------------------
+
+
+class CsrfForEveryone(permissions.BasePermission):
+    """CSRF on unsafe methods for anonymous shoppers too.
+
+    DRF's SessionAuthentication checks CSRF only for authenticated users, but an
+    anonymous shopper's session (consent, views) is just as worth protecting.
+    """
+
+    message = "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        check = CSRFCheck(lambda req: None)
+        check.process_request(request._request)
+        if check.process_view(request._request, None, (), {}) is not None:
+            # Raised, not returned: DRF would report a False for an anonymous user as "not authenticated".
+            raise exceptions.PermissionDenied(self.message, code="csrf_failed")
+        return True
+
+
+class ShopperRateThrottle(SimpleRateThrottle):
+    """Rate limit per shopper (session's shopper id), not per IP: shoppers share NATs."""
+
+    scope = "frames"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": current_shopper(request).shopper_id}
+
+
+class _InMemoryUploads(MemoryFileUploadHandler):
+    """Keep uploaded frames in memory whatever their size (the size is bounded earlier).
+
+    Django's default chain would spill large uploads to a temporary file: camera frames
+    must never touch a disk.
+    """
+
+    def handle_raw_input(self, *args: object, **kwargs: object) -> None:
+        super().handle_raw_input(*args, **kwargs)
+        self.activated = True
+
+
+class RawImageParser(BaseParser):
+    """A raw ``image/jpeg`` (or PNG/WebP) body; the metadata comes in the query string."""
+
+    media_type = "image/*"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> dict[str, bytes]:
+        return {"frame": stream.read() if stream is not None else b""}
+
+
+# --- Consent -------------------------------------------------------------------------------
+
+ConsentStatus = inline_serializer(
+    "ConsentStatus",
+    {
+        "consented": serializers.BooleanField(),
+        "policy_version": serializers.CharField(),
+        "granted_at": serializers.DateTimeField(allow_null=True),
+        "capture_fps": serializers.FloatField(),
+    },
+)
+
+
+def _consent_body(consent) -> dict[str, object]:
+    return {
+        "consented": consent is not None,
+        "policy_version": settings.EMOTION_CONSENT_POLICY_VERSION,
+        "granted_at": consent.granted_at if consent else None,
+        "capture_fps": settings.EMOTION_CAPTURE_FPS,
+    }
+
+
+class ConsentView(APIView):
+    """The shopper's camera consent: read it, give it, or withdraw it (which erases their data)."""
+
+    permission_classes = [CsrfForEveryone]
+
+    @extend_schema(responses=ConsentStatus)
+    def get(self, request: Request) -> Response:
+        return Response(_consent_body(services.active_consent(current_shopper(request))))
+
+    @extend_schema(request=None, responses={201: ConsentStatus})
+    def post(self, request: Request) -> Response:
+        consent = services.grant_consent(current_shopper(request))
+        return Response(_consent_body(consent), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: ConsentStatus})
+    def delete(self, request: Request) -> Response:
+        erased = services.withdraw_consent(current_shopper(request))
+        body = _consent_body(None) | {"erased": erased.__dict__}
+        return Response(body)
+
+
+class EmotionDataView(APIView):
+    """``DELETE``: erase all of a logged-in shopper's emotion data (consent stays as it is)."""
+
+    permission_classes = [permissions.IsAuthenticated, CsrfForEveryone]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "Erased",
+                {
+                    "observations": serializers.IntegerField(),
+                    "reactions": serializers.IntegerField(),
+                    "summaries": serializers.IntegerField(),
+                },
+            )
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        return Response(services.erase_emotion_data(current_shopper(request)).__dict__)
+
+
+# --- Frames --------------------------------------------------------------------------------
+
+
+class FrameMetadata(serializers.Serializer):
+    product = serializers.IntegerField(min_value=1)
+    view = serializers.UUIDField()
+    seq = serializers.IntegerField(min_value=0, max_value=1_000_000)
+    ts = serializers.FloatField(help_text="Client capture time, milliseconds since the epoch.")
+
+    def validate_ts(self, value: float) -> datetime:
+        """Trust the client clock only within a small window; otherwise use the arrival time."""
+        now = timezone.now()
+        try:
+            at = datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return now
+        return at if now - timedelta(minutes=2) <= at <= now + timedelta(seconds=5) else now
+
+
+class FrameUpload(FrameMetadata):
+    frame = serializers.FileField(help_text="JPEG, PNG or WebP, at most 256 KB and 1920×1080.")
+
+
+class FrameView(APIView):
+    """Accept one camera frame for analysis; it is classified in memory by the worker.
+
+    Multipart (``frame`` + metadata fields) or a raw ``image/jpeg`` body with the metadata
+    in the query string. Answers 202 once the frame is queued.
+    """
+
+    permission_classes = [CsrfForEveryone]
+    throttle_classes = [ShopperRateThrottle]
+    parser_classes = [MultiPartParser, RawImageParser]
+
+    def initialize_request(self, request: HttpRequest, *args: object, **kwargs: object) -> Request:
+        request.upload_handlers = [_InMemoryUploads(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(
+        request={"multipart/form-data": FrameUpload, "image/jpeg": bytes},
+        responses={
+            202: inline_serializer(
+                "FrameQueued", {"status": serializers.CharField(), "seq": serializers.IntegerField()}
+            ),
+            400: OpenApiResponse(description="Invalid frame or metadata"),
+            403: OpenApiResponse(description="No consent, or CSRF failed"),
+            404: OpenApiResponse(description="Unknown product or view"),
+            413: OpenApiResponse(description="Frame too large"),
+            429: OpenApiResponse(description="Too many frames"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        limit = settings.EMOTION_MAX_FRAME_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit + 8 * 1024:  # multipart framing and metadata fit in 8 KB
+            raise _error(f"The frame is larger than {limit} bytes.", "too_large", 413)
+        data = request.data
+        source = request.query_params if isinstance(data.get("frame"), bytes) else data
+        meta = FrameMetadata(data=source)
+        meta.is_valid(raise_exception=True)
+        frame = data.get("frame")
+        if frame is None:
+            raise _error("Missing the frame: send it as the multipart field 'frame' or as the body.", "missing")
+        frame_bytes = frame if isinstance(frame, bytes) else frame.read()
+
+        shopper = current_shopper(request)
+        if services.active_consent(shopper) is None:
+            raise _error("No camera consent: ask the shopper first (POST /api/v1/consent/).", "no_consent", 403)
+        if not Product.objects.available().filter(pk=meta.validated_data["product"]).exists():
+            raise _error("Unknown product.", "unknown_product", 404)
+        try:
+            view = services.owned_view(shopper, meta.validated_data["view"], meta.validated_data["product"])
+        except services.ViewNotFound as exc:
+            raise _error(str(exc), "unknown_view", 404) from exc
+        try:
+            validate_frame(
+                frame_bytes,
+                max_bytes=limit,
+                max_width=settings.EMOTION_MAX_FRAME_WIDTH,
+                max_height=settings.EMOTION_MAX_FRAME_HEIGHT,
+            )
+        except FrameRejected as exc:
+            raise _error(str(exc), exc.code, 413 if exc.code == "too_large" else 400) from exc
+
+        tasks.enqueue_frame(
+            view.pk,
+            meta.validated_data["seq"],
+            meta.validated_data["ts"],
+            base64.b64encode(frame_bytes).decode("ascii"),
+        )
+        return Response({"status": "queued", "seq": meta.validated_data["seq"]}, status=status.HTTP_202_ACCEPTED)
+
+
+def _error(reason: str, code: str, status_code: int = 400) -> exceptions.APIException:
+    error = exceptions.APIException(detail=reason, code=code)
+    error.status_code = status_code
+    return error
+
+
+class ViewStatusView(APIView):
+    """What the server has seen so far in one of the shopper's views (for the live badge)."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "ViewStatus",
+            {
+                "frames": serializers.IntegerField(),
+                "faces": serializers.IntegerField(),
+                "last_label": serializers.CharField(allow_null=True),
+                "last_confidence": serializers.FloatField(allow_null=True),
+                "seconds": serializers.DictField(child=serializers.FloatField()),
+            },
+        )
+    )
+    def get(self, request: Request, view_id) -> Response:
+        try:
+            view = services.owned_view(current_shopper(request), view_id)
+        except services.ViewNotFound as exc:
+            raise _error(str(exc), "unknown_view", 404) from exc
+        return Response(services.view_status(view).__dict__)

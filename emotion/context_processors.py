@@ -1,0 +1,9 @@
+"""Capture settings the consent dialog states in plain words."""
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def capture(request: HttpRequest) -> dict[str, object]:
+    fps = settings.EMOTION_CAPTURE_FPS
+    return {"capture_fps": int(fps) if float(fps).is_integer() else fps}

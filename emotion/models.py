@@ -1,0 +1,120 @@
+"""Consent, per-frame observations (labels only, never pixels), reactions and aggregates."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from emotion.ml.labels import CLASSES
+
+EMOTION_CHOICES = [(name, name.capitalize()) for name in CLASSES]
+
+
+class Consent(models.Model):
+    """A shopper's camera consent for one policy version; withdrawing ends it."""
+
+    shopper_id = models.UUIDField(db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="emotion_consents"
+    )
+    policy_version = models.CharField(max_length=20)
+    granted_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        indexes = [models.Index(fields=["shopper_id", "withdrawn_at"])]
+
+    def __str__(self) -> str:
+        state = "withdrawn" if self.withdrawn_at else "active"
+        return f"Consent v{self.policy_version} ({state})"
+
+
+class ShopperData(models.Model):
+    """Who a row belongs to: the session's shopper id and, when logged in, the account."""
+
+    shopper_id = models.UUIDField(db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class EmotionObservation(ShopperData):
+    """What the classifier saw in one frame. ``label`` is empty when no face was found (a gap)."""
+
+    view = models.ForeignKey("shop.Interaction", on_delete=models.CASCADE, related_name="emotion_observations")
+    sequence = models.PositiveIntegerField()
+    captured_at = models.DateTimeField(db_index=True)
+    label = models.CharField(max_length=10, choices=EMOTION_CHOICES, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    probabilities = models.JSONField(null=True, blank=True)
+    model_version = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["view", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["view", "sequence"], name="unique_observation_per_frame")]
+
+    def __str__(self) -> str:
+        return f"{self.label or 'no face'} @ {self.sequence}"
+
+    @property
+    def face_found(self) -> bool:
+        return bool(self.label)
+
+
+class ReactionEvent(ShopperData):
+    """How long one emotion lasted during one view of one product."""
+
+    view = models.ForeignKey("shop.Interaction", on_delete=models.CASCADE, related_name="reaction_events")
+    emotion = models.CharField(max_length=10, choices=EMOTION_CHOICES)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    duration_seconds = models.FloatField()
+    mean_confidence = models.FloatField()
+    frames = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["view", "started_at"]
+        indexes = [models.Index(fields=["product", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.emotion} for {self.duration_seconds:.1f}s"
+
+
+class AffectSummary(ShopperData):
+    """A shopper's accumulated reaction to a product: what the recommender reads."""
+
+    seconds = models.JSONField(default=dict, help_text="Reaction seconds per emotion.")
+    valence = models.FloatField(default=0.0)
+    mean_confidence = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "affect summaries"
+        constraints = [models.UniqueConstraint(fields=["shopper_id", "product"], name="unique_affect_per_shopper")]
+
+    def __str__(self) -> str:
+        return f"valence {self.valence:+.2f}"
+
+
+class ProductEmotionDaily(models.Model):
+    """Anonymous per-product, per-day aggregate; survives the retention purge of raw data."""
+
+    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="emotion_daily")
+    day = models.DateField()
+    emotion = models.CharField(max_length=10, choices=EMOTION_CHOICES)
+    seconds = models.FloatField(default=0.0)
+    events = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "day", "emotion"], name="unique_daily_product_emotion")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.emotion}: {self.seconds:.0f}s"

@@ -1,0 +1,253 @@
+"""Consent, observations, reaction events and privacy operations, as plain functions.
+
+The API views, the worker task and the admin all go through here, so a rule (who owns a
+view, what withdrawing erases) is written once.
+"""
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from shop.models import Interaction
+from shop.services import Shopper
+
+from .models import AffectSummary, Consent, EmotionObservation, ProductEmotionDaily, ReactionEvent
+from .reactions import Frame, build_reactions, valence
+
+
+def _owned_by(shopper: Shopper) -> Q:
+    owner = Q(shopper_id=shopper.shopper_id)
+    if shopper.user is not None:
+        owner |= Q(user=shopper.user)
+    return owner
+
+
+# --- Consent -----------------------------------------------------------------------------
+
+
+def active_consent(shopper: Shopper) -> Consent | None:
+    return (
+        Consent.objects.filter(
+            _owned_by(shopper), policy_version=settings.EMOTION_CONSENT_POLICY_VERSION, withdrawn_at=None
+        )
+        .order_by("-granted_at")
+        .first()
+    )
+
+
+def grant_consent(shopper: Shopper) -> Consent:
+    """Record consent to the current policy (idempotent while consent is active)."""
+    return active_consent(shopper) or Consent.objects.create(
+        shopper_id=shopper.shopper_id, user=shopper.user, policy_version=settings.EMOTION_CONSENT_POLICY_VERSION
+    )
+
+
+@dataclass(frozen=True)
+class Erased:
+    observations: int
+    reactions: int
+    summaries: int
+
+
+def withdraw_consent(shopper: Shopper) -> Erased:
+    """End consent and erase the shopper's emotion data: capture stops, nothing personal remains."""
+    Consent.objects.filter(_owned_by(shopper), withdrawn_at=None).update(withdrawn_at=timezone.now())
+    return erase_emotion_data(shopper)
+
+
+def erase_emotion_data(shopper: Shopper) -> Erased:
+    """Delete every observation, reaction and affect summary of this shopper.
+
+    The anonymous daily aggregates of the affected products are recomputed without them.
+    """
+    owner = _owned_by(shopper)
+    with transaction.atomic():
+        touched = set(
+            ReactionEvent.objects.filter(owner)
+            .annotate(day=TruncDate("started_at"))
+            .values_list("product_id", "day")
+            .distinct()
+        )
+        observations = EmotionObservation.objects.filter(owner).delete()[0]
+        reactions = ReactionEvent.objects.filter(owner).delete()[0]
+        summaries = AffectSummary.objects.filter(owner).delete()[0]
+        for product_id, day in touched:
+            refresh_daily_rollup(product_id, day)
+    return Erased(observations, reactions, summaries)
+
+
+# --- Views and observations --------------------------------------------------------------
+
+
+class ViewNotFound(LookupError):
+    """The view does not exist, is not this shopper's, or is of another product."""
+
+
+def owned_view(shopper: Shopper, view_id: uuid.UUID, product_id: int | None = None) -> Interaction:
+    views = Interaction.objects.filter(_owned_by(shopper), view_id=view_id, kind=Interaction.Kind.VIEW)
+    if product_id is not None:
+        views = views.filter(product_id=product_id)
+    view = views.first()
+    if view is None:
+        raise ViewNotFound("unknown view for this shopper and product")
+    return view
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What the classifier said about one frame; ``label`` None means no face was found."""
+
+    label: str | None
+    confidence: float | None = None
+    probabilities: dict[str, float] | None = None
+
+
+def record_observation(
+    view: Interaction, sequence: int, captured_at: datetime, result: Classification, model_version: str
+) -> bool:
+    """Store one frame's labels (idempotent on view + sequence) and refresh the view's reactions.
+
+    Returns False when this frame was already stored (a redelivered task).
+    """
+    with transaction.atomic():
+        _, created = EmotionObservation.objects.get_or_create(
+            view=view,
+            sequence=sequence,
+            defaults={
+                "product_id": view.product_id,
+                "shopper_id": view.shopper_id,
+                "user_id": view.user_id,
+                "captured_at": captured_at,
+                "label": result.label or "",
+                "confidence": result.confidence,
+                "probabilities": result.probabilities,
+                "model_version": model_version,
+            },
+        )
+        if created:
+            refresh_view_reactions(view)
+    return created
+
+
+def refresh_view_reactions(view: Interaction) -> list[ReactionEvent]:
+    """Rebuild a view's reaction events from its observations, then the aggregates they feed."""
+    frames = [
+        Frame(at, label or None, confidence or 0.0)
+        for at, label, confidence in view.emotion_observations.values_list("captured_at", "label", "confidence")
+    ]
+    view_end = view.created_at + timedelta(seconds=view.dwell_seconds) if view.dwell_seconds else None
+    old_days = set(view.reaction_events.annotate(day=TruncDate("started_at")).values_list("day", flat=True))
+    view.reaction_events.all().delete()
+    events = ReactionEvent.objects.bulk_create(
+        ReactionEvent(
+            view=view,
+            product_id=view.product_id,
+            shopper_id=view.shopper_id,
+            user_id=view.user_id,
+            emotion=r.emotion,
+            started_at=r.start,
+            ended_at=r.end,
+            duration_seconds=r.duration,
+            mean_confidence=r.mean_confidence,
+            frames=r.frames,
+        )
+        for r in build_reactions(frames, view_end=view_end)
+    )
+    refresh_affect_summary(view.shopper_id, view.product_id, view.user_id)
+    for day in old_days | {timezone.localdate(e.started_at) for e in events}:
+        refresh_daily_rollup(view.product_id, day)
+    return events
+
+
+def refresh_affect_summary(shopper_id: uuid.UUID, product_id: int, user_id: int | None) -> AffectSummary | None:
+    """Seconds per emotion and valence of one shopper for one product, from their reactions."""
+    rows = (
+        ReactionEvent.objects.filter(shopper_id=shopper_id, product_id=product_id)
+        .values("emotion")
+        .annotate(
+            seconds=Sum("duration_seconds"), frames=Sum("frames"), confidence=Sum("mean_confidence"), events=Count("id")
+        )
+    )
+    seconds = {row["emotion"]: row["seconds"] for row in rows}
+    if not seconds:
+        AffectSummary.objects.filter(shopper_id=shopper_id, product_id=product_id).delete()
+        return None
+    events = sum(row["events"] for row in rows)
+    summary, _ = AffectSummary.objects.update_or_create(
+        shopper_id=shopper_id,
+        product_id=product_id,
+        defaults={
+            "user_id": user_id,
+            "seconds": seconds,
+            "valence": valence(seconds),
+            "mean_confidence": sum(row["confidence"] for row in rows) / events,
+            "updated_at": timezone.now(),
+        },
+    )
+    return summary
+
+
+def refresh_daily_rollup(product_id: int, day: date) -> None:
+    """Recompute one product-day of the anonymous aggregate from the reaction events."""
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    rows = (
+        ReactionEvent.objects.filter(
+            product_id=product_id, started_at__gte=start, started_at__lt=start + timedelta(days=1)
+        )
+        .values("emotion")
+        .annotate(seconds=Sum("duration_seconds"), events=Count("id"))
+    )
+    totals = {row["emotion"]: row for row in rows}
+    ProductEmotionDaily.objects.filter(product_id=product_id, day=day).exclude(emotion__in=totals).delete()
+    for emotion, row in totals.items():
+        ProductEmotionDaily.objects.update_or_create(
+            product_id=product_id,
+            day=day,
+            emotion=emotion,
+            defaults={"seconds": row["seconds"], "events": row["events"]},
+        )
+
+
+@dataclass(frozen=True)
+class ViewStatus:
+    frames: int
+    faces: int
+    last_label: str | None
+    last_confidence: float | None
+    seconds: dict[str, float]
+
+
+def view_status(view: Interaction) -> ViewStatus:
+    """What the server has seen so far in this view: for the shopper's live badge."""
+    observations = view.emotion_observations
+    last = observations.exclude(label="").order_by("-sequence").values("label", "confidence").first()
+    seconds: dict[str, float] = defaultdict(float)
+    for emotion, duration in view.reaction_events.values_list("emotion", "duration_seconds"):
+        seconds[emotion] += duration
+    return ViewStatus(
+        frames=observations.count(),
+        faces=observations.exclude(label="").count(),
+        last_label=last["label"] if last else None,
+        last_confidence=last["confidence"] if last else None,
+        seconds=dict(seconds),
+    )
+
+
+def purge_expired(retention_days: int | None = None) -> tuple[int, int]:
+    """Delete observations and reaction events older than the retention period.
+
+    Daily aggregates are anonymous and are kept; so are affect summaries, which hold no
+    timestamps (they go when the shopper withdraws consent or erases their data).
+    """
+    days = settings.EMOTION_RETENTION_DAYS if retention_days is None else retention_days
+    cutoff = timezone.now() - timedelta(days=days)
+    observations = EmotionObservation.objects.filter(captured_at__lt=cutoff).delete()[0]
+    reactions = ReactionEvent.objects.filter(ended_at__lt=cutoff).delete()[0]
+    return observations, reactions

@@ -1,0 +1,109 @@
+"""The emotion worker: classify queued camera frames, and purge expired emotion data.
+
+Frames reach the task base64-encoded inside the broker message and exist only in memory
+here: they are never logged, stored, or returned (results are ignored, so the result
+backend never sees them either).
+"""
+
+import base64
+import binascii
+import logging
+import os
+from datetime import datetime
+
+from celery import shared_task
+from celery.signals import worker_process_init
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
+
+from shop.models import Interaction
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+_classifier = None
+
+
+def classifier():
+    """The process's classifier, loaded once (after fork, see ``_load_model``)."""
+    global _classifier
+    if _classifier is None:
+        from emotion.ml.inference import EmotionClassifier
+
+        _classifier = EmotionClassifier(settings.EMOTION_MODEL_DIR)
+    return _classifier
+
+
+@worker_process_init.connect
+def _load_model(**kwargs: object) -> None:
+    """Load the model in each worker child after fork (TF state does not survive fork)."""
+    threads = str(settings.EMOTION_WORKER_THREADS)
+    for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(var, threads)
+    classifier()
+
+
+def enqueue_frame(view_pk: int, sequence: int, captured_at: datetime, frame_b64: str) -> None:
+    """Queue one frame for the worker; the task's repr never includes the frame."""
+    classify_frame.apply_async(
+        kwargs={
+            "view_pk": view_pk,
+            "sequence": sequence,
+            "captured_at": captured_at.isoformat(),
+            "frame_b64": frame_b64,
+        },
+        kwargsrepr=repr({"view_pk": view_pk, "sequence": sequence}),
+    )
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=8,
+)
+def classify_frame(self, *, view_pk: int, sequence: int, captured_at: str, frame_b64: str) -> None:
+    """Decode, detect, classify and store one frame's labels (idempotent on view + sequence).
+
+    A frame that cannot be decoded is logged (without its bytes) and dropped: a poisoned
+    message must never crash or wedge the worker. Database outages are retried with backoff.
+    """
+    from emotion.ml.inference import ImageDecodeError, decode_image
+
+    view = Interaction.objects.filter(pk=view_pk, kind=Interaction.Kind.VIEW).first()
+    if view is None:  # the shopper erased their data while the frame was queued
+        return
+    if view.emotion_observations.filter(sequence=sequence).exists():
+        return  # redelivered after it was stored
+    try:
+        image = decode_image(base64.b64decode(frame_b64, validate=True))
+    except (ImageDecodeError, binascii.Error, ValueError) as exc:
+        logger.warning("Dropped an undecodable frame (view %s, seq %s): %s", view_pk, sequence, exc)
+        return
+    model = classifier()
+    faces = model.analyze(image, bgr=False, largest_only=True)
+    result = (
+        services.Classification(faces[0].label, faces[0].confidence, faces[0].probabilities)
+        if faces
+        else services.Classification(None)
+    )
+    try:
+        services.record_observation(view, sequence, datetime.fromisoformat(captured_at), result, model.model_version)
+    except DatabaseError as exc:
+        if isinstance(exc, OperationalError | InterfaceError):
+            raise  # transient: autoretry with backoff
+        logger.error("Could not store observation (view %s, seq %s): %s", view_pk, sequence, exc)
+
+
+@shared_task(ignore_result=False)
+def purge_expired_emotion_data() -> dict[str, int]:
+    """Beat task: delete observations and reactions past the retention period."""
+    observations, reactions = services.purge_expired()
+    logger.info("Purged %s observations and %s reaction events past retention", observations, reactions)
+    return {"observations": observations, "reactions": reactions}

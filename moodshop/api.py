@@ -1,0 +1,22 @@
+"""Project-wide API conventions: every error is JSON with a human-readable ``error`` reason."""
+
+from typing import Any
+
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, reshaped so clients can always read ``error`` (and ``fields`` for forms)."""
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(data, dict) and "detail" in data:
+        body: dict[str, Any] = {"error": str(data["detail"]), "code": getattr(data["detail"], "code", "error")}
+    else:
+        body = {"error": "invalid request", "code": "invalid", "fields": data}
+    if getattr(exc, "wait", None):
+        body["retry_after_seconds"] = exc.wait
+    response.data = body
+    return response

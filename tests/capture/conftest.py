@@ -1,0 +1,58 @@
+import io
+
+import numpy as np
+import pytest
+from django.test import Client
+from PIL import Image
+from skimage import data
+
+
+def encode(array: np.ndarray, fmt: str = "JPEG", **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def face_jpeg() -> bytes:
+    """A real face (scikit-image's public-domain astronaut), as a browser would send it."""
+    return encode(np.asarray(Image.fromarray(data.astronaut()).resize((320, 240))), quality=70)
+
+
+@pytest.fixture
+def enqueued(monkeypatch) -> list[tuple]:
+    """Capture what the API would send to the broker."""
+    calls: list[tuple] = []
+    monkeypatch.setattr("emotion.tasks.enqueue_frame", lambda *args: calls.append(args))
+    return calls
+
+
+class Shopper:
+    """A browser session: opens product pages (views) and talks to the API with CSRF."""
+
+    def __init__(self) -> None:
+        self.client = Client(enforce_csrf_checks=True)
+
+    def open(self, product) -> str:
+        return str(self.client.get(product.get_absolute_url()).context["view_id"])
+
+    @property
+    def csrf(self) -> str:
+        return self.client.cookies["csrftoken"].value
+
+    def consent(self):
+        return self.client.post("/api/v1/consent/", HTTP_X_CSRFTOKEN=self.csrf)
+
+    def withdraw(self):
+        return self.client.delete("/api/v1/consent/", HTTP_X_CSRFTOKEN=self.csrf)
+
+    def post_frame(self, product, view_id, frame: bytes, seq: int = 0, **extra):
+        fields = {"product": product.pk, "view": view_id, "seq": seq, "ts": 0,
+                  "frame": io.BytesIO(frame)}
+        fields.update(extra.pop("fields", {}))
+        return self.client.post("/api/v1/frames/", fields, HTTP_X_CSRFTOKEN=self.csrf, **extra)
+
+
+@pytest.fixture
+def shopper(db) -> Shopper:
+    return Shopper()
