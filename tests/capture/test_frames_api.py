@@ -29,7 +29,7 @@ def test_a_valid_frame_is_queued(ready, face_jpeg, enqueued):
     response = shopper.post_frame(product, view_id, face_jpeg, seq=7)
     assert response.status_code == 202, response.content
     assert response.json() == {"status": "queued", "seq": 7}
-    ((view_pk, seq, captured_at, frame_b64),) = enqueued
+    ((_view_pk, seq, _captured_at, frame_b64),) = enqueued
     assert seq == 7 and frame_b64
 
 
@@ -137,7 +137,7 @@ def test_missing_view(ready, face_jpeg, enqueued):
 
 
 def test_foreign_view(ready, face_jpeg, enqueued):
-    owner, product, view_id = ready
+    _owner, product, view_id = ready
     intruder = Shopper()
     intruder.open(product)
     intruder.consent()
