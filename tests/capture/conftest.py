@@ -47,8 +47,7 @@ class Shopper:
         return self.client.delete("/api/v1/consent/", HTTP_X_CSRFTOKEN=self.csrf)
 
     def post_frame(self, product, view_id, frame: bytes, seq: int = 0, **extra):
-        fields = {"product": product.pk, "view": view_id, "seq": seq, "ts": 0,
-                  "frame": io.BytesIO(frame)}
+        fields = {"product": product.pk, "view": view_id, "seq": seq, "ts": 0, "frame": io.BytesIO(frame)}
         fields.update(extra.pop("fields", {}))
         return self.client.post("/api/v1/frames/", fields, HTTP_X_CSRFTOKEN=self.csrf, **extra)
 

@@ -37,7 +37,9 @@ def test_raw_jpeg_body_with_query_metadata(ready, face_jpeg, enqueued):
     shopper, product, view_id = ready
     response = shopper.client.post(
         f"/api/v1/frames/?product={product.pk}&view={view_id}&seq=3&ts=0",
-        data=face_jpeg, content_type="image/jpeg", HTTP_X_CSRFTOKEN=shopper.csrf,
+        data=face_jpeg,
+        content_type="image/jpeg",
+        HTTP_X_CSRFTOKEN=shopper.csrf,
     )
     assert response.status_code == 202, response.content
     assert len(enqueued) == 1
@@ -63,8 +65,9 @@ def test_withdrawn_consent(ready, face_jpeg, enqueued):
 
 def test_missing_csrf(ready, face_jpeg, enqueued):
     shopper, product, view_id = ready
-    response = shopper.client.post("/api/v1/frames/", {"product": product.pk, "view": view_id, "seq": 0, "ts": 0,
-                                                       "frame": io.BytesIO(face_jpeg)})
+    response = shopper.client.post(
+        "/api/v1/frames/", {"product": product.pk, "view": view_id, "seq": 0, "ts": 0, "frame": io.BytesIO(face_jpeg)}
+    )
     assert_rejected(response, 403, "csrf_failed", enqueued)
 
 
@@ -119,8 +122,11 @@ def test_decompression_bomb(ready, enqueued):
 
 def test_unknown_product(ready, face_jpeg, enqueued):
     shopper, _product, view_id = ready
-    response = shopper.client.post("/api/v1/frames/", {"product": 999999, "view": view_id, "seq": 0, "ts": 0,
-                                                       "frame": io.BytesIO(face_jpeg)}, HTTP_X_CSRFTOKEN=shopper.csrf)
+    response = shopper.client.post(
+        "/api/v1/frames/",
+        {"product": 999999, "view": view_id, "seq": 0, "ts": 0, "frame": io.BytesIO(face_jpeg)},
+        HTTP_X_CSRFTOKEN=shopper.csrf,
+    )
     assert_rejected(response, 404, "unknown_product", enqueued)
 
 
@@ -157,15 +163,17 @@ def test_bad_metadata(ready, face_jpeg, enqueued, fields):
 
 def test_missing_frame(ready, enqueued):
     shopper, product, view_id = ready
-    response = shopper.client.post("/api/v1/frames/", {"product": product.pk, "view": view_id, "seq": 0, "ts": 0},
-                                   HTTP_X_CSRFTOKEN=shopper.csrf)
+    response = shopper.client.post(
+        "/api/v1/frames/", {"product": product.pk, "view": view_id, "seq": 0, "ts": 0}, HTTP_X_CSRFTOKEN=shopper.csrf
+    )
     assert_rejected(response, 400, "missing", enqueued)
 
 
 def test_unsupported_content_type(ready, enqueued):
     shopper, _product, _view_id = ready
-    response = shopper.client.post("/api/v1/frames/", data="{}", content_type="application/json",
-                                   HTTP_X_CSRFTOKEN=shopper.csrf)
+    response = shopper.client.post(
+        "/api/v1/frames/", data="{}", content_type="application/json", HTTP_X_CSRFTOKEN=shopper.csrf
+    )
     assert_rejected(response, 415, "unsupported_media_type", enqueued)
 
 
