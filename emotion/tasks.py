@@ -11,8 +11,9 @@ import logging
 import os
 from datetime import datetime
 
+import numpy as np
 from celery import shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 
@@ -33,6 +34,29 @@ def classifier():
 
         _classifier = EmotionClassifier(settings.EMOTION_MODEL_DIR)
     return _classifier
+
+
+@worker_init.connect
+def _refuse_to_start_without_a_model(sender, **kwargs: object) -> None:
+    """A worker that consumes the emotion queue checks the model before taking any frame.
+
+    Without this a missing or corrupt model would fail (and so drop) every frame; refusing
+    to start makes the fault loud while the web shop keeps working without emotions.
+    """
+    queues = sender.app.amqp.queues.consume_from or sender.app.amqp.queues
+    if "emotion" not in queues:
+        return
+    from emotion.ml.inference import EmotionClassifier
+
+    try:
+        probe = EmotionClassifier(settings.EMOTION_MODEL_DIR)
+        probe.classify_faces(np.zeros((1, 48, 48), dtype=np.uint8))
+    except Exception as exc:  # any failure to load or run means the model is unusable
+        logger.critical(
+            "Emotion model in %s is unusable (%s); the worker will not start.", settings.EMOTION_MODEL_DIR, exc
+        )
+        raise SystemExit(f"Emotion model in {settings.EMOTION_MODEL_DIR} is unusable: {exc}") from exc
+    del probe  # each pool process loads its own copy after fork
 
 
 @worker_process_init.connect

@@ -176,6 +176,9 @@ def _embedded_broker_dir() -> Path:
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+    # An unacknowledged message (its worker died) is redelivered after this many seconds;
+    # emotion tasks take well under a second, so a short timeout loses little time.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
 else:
     EMBEDDED_BROKER_DIR = _embedded_broker_dir()
     CELERY_BROKER_URL = "filesystem://"

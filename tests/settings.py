@@ -14,7 +14,6 @@ for key, value in {
     "CSRF_COOKIE_SECURE": "false",
     "SECURE_HSTS_SECONDS": "0",
     "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
-    "CELERY_TASK_ALWAYS_EAGER": "true",  # unit tests only; the worker tests start a real worker
     "LOG_LEVEL": "WARNING",
 }.items():
     os.environ.setdefault(key, value)
@@ -22,3 +21,8 @@ for key, value in {
 from moodshop.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+
+# Tasks go to a real Redis broker (its own database number), consumed by the real worker
+# processes that the integration tests start; unit tests replace the enqueue call instead.
+CELERY_BROKER_URL = CELERY_RESULT_BACKEND = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 10}

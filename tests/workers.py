@@ -1,6 +1,8 @@
 """Start a real Celery worker process against the real Redis broker and the test database."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -40,7 +42,7 @@ def require_redis() -> None:
 
 @contextmanager
 def celery_worker(
-    tmp_path: Path, queues: str = "celery", extra_env: dict[str, str] | None = None
+    tmp_path: Path, queues: str = "celery", extra_env: dict[str, str] | None = None, pool: str = "solo"
 ) -> Iterator[tuple[Celery, subprocess.Popen]]:
     """Yield (client app, worker process) once the worker answers a ping; stop it afterwards."""
     require_redis()
@@ -49,8 +51,7 @@ def celery_worker(
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": test_database_url(),
-        "REDIS_URL": REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "TEST_REDIS_URL": REDIS_URL,
         **(extra_env or {}),
     }
     log = (tmp_path / "worker.log").open("w")
@@ -63,7 +64,8 @@ def celery_worker(
             "-A",
             "moodshop",
             "worker",
-            "--pool=solo",
+            f"--pool={pool}",
+            "--concurrency=1",
             "-Q",
             queues,
             "-n",
@@ -75,6 +77,7 @@ def celery_worker(
         ],
         cwd=ROOT,
         env=env,
+        start_new_session=True,  # its own process group, so a test can kill it with its children
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -86,10 +89,16 @@ def celery_worker(
                 pytest.fail(f"worker did not start:\n{(tmp_path / 'worker.log').read_text()}")
         yield client, worker
     finally:
-        worker.terminate()
+        _signal_group(worker, signal.SIGTERM)
         try:
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            worker.kill()
+            _signal_group(worker, signal.SIGKILL)
+            worker.wait()
         log.close()
         client.close()
+
+
+def _signal_group(worker: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone (e.g. a test killed it)
+        os.killpg(worker.pid, sig)
