@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from shop.models import Product
 from shop.services import current_shopper
 
 from . import services, tasks
@@ -211,15 +210,12 @@ class FrameView(APIView):
             raise _error("Missing the frame: send it as the multipart field 'frame' or as the body.", "missing")
         frame_bytes = frame if isinstance(frame, bytes) else frame.read()
 
-        shopper = current_shopper(request)
-        if services.active_consent(shopper) is None:
-            raise _error("No camera consent: ask the shopper first (POST /api/v1/consent/).", "no_consent", 403)
-        if not Product.objects.available().filter(pk=meta.validated_data["product"]).exists():
-            raise _error("Unknown product.", "unknown_product", 404)
         try:
-            view = services.owned_view(shopper, meta.validated_data["view"], meta.validated_data["product"])
-        except services.ViewNotFound as exc:
-            raise _error(str(exc), "unknown_view", 404) from exc
+            view_pk = services.frame_view(
+                current_shopper(request), meta.validated_data["view"], meta.validated_data["product"]
+            )
+        except services.FrameRefused as exc:
+            raise _error(str(exc), exc.code, 403 if exc.code == "no_consent" else 404) from exc
         try:
             validate_frame(
                 frame_bytes,
@@ -231,7 +227,7 @@ class FrameView(APIView):
             raise _error(str(exc), exc.code, 413 if exc.code == "too_large" else 400) from exc
 
         tasks.enqueue_frame(
-            view.pk,
+            view_pk,
             meta.validated_data["seq"],
             meta.validated_data["ts"],
             base64.b64encode(frame_bytes).decode("ascii"),

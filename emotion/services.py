@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from shop.models import Interaction
+from shop.models import Interaction, Product
 from shop.services import Shopper
 
 from .models import AffectSummary, Consent, EmotionObservation, ProductEmotionDaily, ReactionEvent
@@ -98,6 +98,41 @@ def owned_view(shopper: Shopper, view_id: uuid.UUID, product_id: int | None = No
     if view is None:
         raise ViewNotFound("unknown view for this shopper and product")
     return view
+
+
+class FrameRefused(Exception):
+    """A frame the shopper may not send; ``code`` tells the API which answer to give."""
+
+    def __init__(self, reason: str, code: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+def frame_view(shopper: Shopper, view_id: uuid.UUID, product_id: int) -> int:
+    """The primary key of the view a frame belongs to, after every ownership and consent check.
+
+    The accepted path costs one query (view, product and consent together) because it
+    runs for every frame; the extra queries that tell refusals apart run only on refusal.
+    """
+    consent = Exists(
+        Consent.objects.filter(
+            _owned_by(shopper), policy_version=settings.EMOTION_CONSENT_POLICY_VERSION, withdrawn_at=None
+        )
+    )
+    row = (
+        Interaction.objects.filter(_owned_by(shopper), view_id=view_id, kind=Interaction.Kind.VIEW)
+        .annotate(consented=consent)
+        .values("pk", "product_id", "product__is_active", "consented")
+        .first()
+    )
+    consented = row["consented"] if row is not None else active_consent(shopper) is not None
+    if not consented:
+        raise FrameRefused("No camera consent: ask the shopper first (POST /api/v1/consent/).", "no_consent")
+    if row is None or row["product_id"] != product_id or not row["product__is_active"]:
+        if not Product.objects.available().filter(pk=product_id).exists():
+            raise FrameRefused("Unknown product.", "unknown_product")
+        raise FrameRefused("unknown view for this shopper and product", "unknown_view")
+    return row["pk"]
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,8 @@ STORAGES = {
     },
 }
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are read on every request (cart, shopper id): from the cache first, the database second.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
 # Production hardening: on whenever DEBUG is off, each switch overridable for a TLS proxy setup.

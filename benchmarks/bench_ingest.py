@@ -1,0 +1,192 @@
+"""Benchmark: POST /api/v1/frames/ under gunicorn with wrk on loopback.
+
+50 concurrent connections, each request from the next of 500 consenting shoppers with a
+320x240 JPEG of a real face (scikit-image's astronaut). Targets: >= 300 req/s and p99 <=
+100 ms. A GET of the consent endpoint with the same sessions is measured in the same run
+as the baseline of what the stack itself costs. Needs `wrk` (apt-get install wrk).
+
+    .venv/bin/python benchmarks/bench_ingest.py [--seconds 30] [--connections 50] [--workers 3]
+"""
+
+import argparse
+import io
+import json
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import numpy as np
+import redis
+from PIL import Image
+from skimage import data
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.common import REDIS_URL, ROOT, drop_database, fresh_database, server_env, setup_django, write_result
+
+DB = "moodshop_bench_ingest"
+PORT = 8765
+
+
+def face_jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(Image.fromarray(data.astronaut()).resize((320, 240)))).save(buffer, "JPEG", quality=70)
+    return buffer.getvalue()
+
+
+def prepare_shoppers(n: int, path: Path) -> None:
+    """Sessions with consent and an open product view, written as wrk's input lines."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from emotion.services import grant_consent
+    from shop.models import Product
+    from shop.services import Shopper, record_view
+
+    products = list(Product.objects.all()[:50])
+    lines = []
+    for i in range(n):
+        session = SessionStore()
+        shopper = Shopper(shopper_id=uuid.uuid4(), user=None)
+        session["shopper_id"] = str(shopper.shopper_id)
+        session.create()
+        grant_consent(shopper)
+        product = products[i % len(products)]
+        view = record_view(shopper, product)
+        lines.append(f"{session.session_key}|{secrets.token_hex(16)}|{product.pk}|{view.view_id}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def run_wrk(url: str, mode: str, shoppers: Path, frame: Path, seconds: int, connections: int, offset: int) -> dict:
+    script = ROOT / "benchmarks" / "lua" / "shoppers.lua"
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            url,
+            "--",
+            str(shoppers),
+            str(frame),
+            str(offset),
+            mode,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    match = re.search(r"WRKJSON (\{.*\})", out.stdout)
+    if out.returncode or not match:
+        raise RuntimeError(f"wrk failed:\n{out.stdout}\n{out.stderr}")
+    result = json.loads(match.group(1))
+    result["requests_per_second"] = round(result["requests"] / result["seconds"], 1)
+    return result
+
+
+def wait_until_up(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--shoppers", type=int, default=500)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk")
+
+    env = server_env(fresh_database(DB), CONN_MAX_AGE="600")
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "seed_demo", "--products", "50", "--shoppers", "10"],
+        cwd=ROOT,
+        env={**env, "MEDIA_ROOT": tempfile.mkdtemp()},
+        check=True,
+    )
+    setup_django(env)
+    work = Path(tempfile.mkdtemp(prefix="moodshop-bench-"))
+    shoppers, frame = work / "shoppers.txt", work / "frame.jpg"
+    prepare_shoppers(args.shoppers, shoppers)
+    frame.write_bytes(face_jpeg())
+    frame_bytes = frame.stat().st_size
+    queue = redis.Redis.from_url(REDIS_URL)
+    queue.flushdb()
+
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "moodshop.wsgi:application",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "-w",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{PORT}"
+        wait_until_up(f"{base}/api/v1/consent/")
+        run_wrk(f"{base}/api/v1/consent/", "get", shoppers, frame, 5, args.connections, 0)  # warm-up
+        baseline = run_wrk(f"{base}/api/v1/consent/", "get", shoppers, frame, args.seconds, args.connections, 1)
+        frames = run_wrk(f"{base}/api/v1/frames/", "frames", shoppers, frame, args.seconds, args.connections, 2)
+        queued = queue.llen("emotion")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        queue.flushdb()
+        drop_database(DB)
+        shutil.rmtree(work, ignore_errors=True)
+
+    accepted = frames["statuses"].get("202", 0)
+    write_result(
+        "ingest",
+        {
+            "benchmark": "POST /api/v1/frames/ under gunicorn, wrk on loopback",
+            "setup": {
+                "gunicorn_workers": args.workers,
+                "connections": args.connections,
+                "seconds": args.seconds,
+                "shoppers": args.shoppers,
+                "frame_bytes": frame_bytes,
+                "database": "postgresql",
+                "broker": "redis",
+            },
+            "frames": frames,
+            "baseline_get_consent": baseline,
+            "frames_vs_baseline_throughput": round(frames["requests_per_second"] / baseline["requests_per_second"], 3),
+            "accepted_202": accepted,
+            "messages_in_emotion_queue": queued,
+            "targets": {"requests_per_second": 300, "p99_ms": 100},
+            "meets_targets": frames["requests_per_second"] >= 300
+            and frames["p99_ms"] <= 100
+            and accepted == frames["requests"],
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
