@@ -179,7 +179,12 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
     # An unacknowledged message (its worker died) is redelivered after this many seconds;
     # emotion tasks take well under a second, so a short timeout loses little time.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
+    # Abandoned messages are swept back every interval × throttle seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 3,
+    }
 else:
     EMBEDDED_BROKER_DIR = _embedded_broker_dir()
     CELERY_BROKER_URL = "filesystem://"

@@ -42,11 +42,20 @@ def require_redis() -> None:
 
 @contextmanager
 def celery_worker(
-    tmp_path: Path, queues: str = "celery", extra_env: dict[str, str] | None = None, pool: str = "solo"
+    tmp_path: Path,
+    queues: str = "celery",
+    extra_env: dict[str, str] | None = None,
+    pool: str = "solo",
+    fresh_broker: bool = True,
 ) -> Iterator[tuple[Celery, subprocess.Popen]]:
-    """Yield (client app, worker process) once the worker answers a ping; stop it afterwards."""
+    """Yield (client app, worker process) once the worker answers a ping; stop it afterwards.
+
+    ``fresh_broker`` empties the test Redis database first; a test that restarts a worker
+    to take over unacknowledged messages passes False.
+    """
     require_redis()
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    if fresh_broker:
+        redis.Redis.from_url(REDIS_URL).flushdb()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -54,6 +63,7 @@ def celery_worker(
         "TEST_REDIS_URL": REDIS_URL,
         **(extra_env or {}),
     }
+    tmp_path.mkdir(parents=True, exist_ok=True)
     log = (tmp_path / "worker.log").open("w")
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     worker = subprocess.Popen(
@@ -81,7 +91,8 @@ def celery_worker(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    client = Celery("test-client", broker=REDIS_URL, backend=REDIS_URL)
+    # Not the current app: shared tasks sent by the code under test must keep the project app's routes.
+    client = Celery("test-client", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
     try:
         deadline = time.monotonic() + 90
         while not client.control.ping(timeout=1.0):

@@ -91,10 +91,12 @@ def test_a_face_becomes_an_observation_and_a_reaction(tmp_path, product, consent
         wait_for(lambda: observations(view_id).count() == 4)
         status = shopper.client.get(f"/api/v1/views/{view_id}/status/").json()
 
-    labels = set(observations(view_id).values_list("label", flat=True))
+    seen = list(observations(view_id).values_list("label", "confidence", "captured_at"))
+    labels = {label for label, _, _ in seen}
     assert len(labels) == 1 and "" not in labels, "the same face should get the same label every time"
     assert status["faces"] == 4 and status["last_label"] in labels
-    event = ReactionEvent.objects.get(view__view_id=view_id)
+    event = ReactionEvent.objects.filter(view__view_id=view_id).first()
+    assert event is not None, f"no reaction from {seen}"
     assert event.frames == 4 and event.duration_seconds > 0 and event.emotion in labels
 
     # Privacy: only labels are stored; the frame is in no database row and no temporary file.
@@ -119,15 +121,21 @@ def test_duplicate_frames_are_stored_once(tmp_path, product, consenting, face_jp
 
 
 def test_killing_the_worker_mid_task_loses_nothing(tmp_path, product, consenting, face_jpeg):
+    """SIGKILL the worker and its pool process while frames are in flight: all are stored once.
+
+    Unacknowledged messages (acks_late) come back after the broker's visibility timeout
+    and the next worker takes them over; the (view, sequence) constraint stops doubles.
+    """
     shopper, view_id = consenting
     frames = 10
-    for seq in range(frames):
-        cache.clear()  # stay under the per-shopper rate limit: this test is about the worker
-        assert shopper.post_frame(product, view_id, face_jpeg, seq=seq).status_code == 202
     with celery_worker(tmp_path / "first", queues="emotion", pool="prefork") as (_client, worker):
+        for seq in range(frames):
+            cache.clear()  # stay under the per-shopper rate limit: this test is about the worker
+            assert shopper.post_frame(product, view_id, face_jpeg, seq=seq).status_code == 202
         wait_for(lambda: observations(view_id).exists())
         os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool child, as an OOM kill would
-    with celery_worker(tmp_path / "second", queues="emotion"):
+    assert observations(view_id).count() < frames, "the kill came too late to test anything"
+    with celery_worker(tmp_path / "second", queues="emotion", fresh_broker=False):
         wait_for(lambda: observations(view_id).count() == frames, timeout=120)
     assert sorted(observations(view_id).values_list("sequence", flat=True)) == list(range(frames))
 
