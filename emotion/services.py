@@ -57,9 +57,14 @@ class Erased:
 
 
 def withdraw_consent(shopper: Shopper) -> Erased:
-    """End consent and erase the shopper's emotion data: capture stops, nothing personal remains."""
-    Consent.objects.filter(_owned_by(shopper), withdrawn_at=None).update(withdrawn_at=timezone.now())
-    return erase_emotion_data(shopper)
+    """End consent and erase the shopper's emotion data: capture stops, nothing personal remains.
+
+    One transaction: updating the consent rows waits for any frame being stored under them
+    (see ``record_observation``), so that frame is erased too, and later ones are dropped.
+    """
+    with transaction.atomic():
+        Consent.objects.filter(_owned_by(shopper), withdrawn_at=None).update(withdrawn_at=timezone.now())
+        return erase_emotion_data(shopper)
 
 
 def erase_emotion_data(shopper: Shopper) -> Erased:
@@ -149,9 +154,17 @@ def record_observation(
 ) -> bool:
     """Store one frame's labels (idempotent on view + sequence) and refresh the view's reactions.
 
-    Returns False when this frame was already stored (a redelivered task).
+    Returns False when the frame was already stored (a redelivered task) or when the shopper
+    withdrew consent while it was queued (it is dropped).
     """
+    owner = Q(shopper_id=view.shopper_id) | (Q(user_id=view.user_id) if view.user_id else Q())
     with transaction.atomic():
+        # Lock the consent rows: a concurrent withdrawal waits for this frame, then erases it.
+        consents = Consent.objects.select_for_update().filter(
+            owner, policy_version=settings.EMOTION_CONSENT_POLICY_VERSION, withdrawn_at=None
+        )
+        if not list(consents.values_list("pk", flat=True)):
+            return False
         _, created = EmotionObservation.objects.get_or_create(
             view=view,
             sequence=sequence,

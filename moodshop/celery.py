@@ -1,6 +1,7 @@
 """Celery application, configured from Django settings (the ``CELERY_`` namespace)."""
 
 import os
+import tempfile
 from pathlib import Path
 
 from celery import Celery
@@ -22,3 +23,9 @@ def _prepare_embedded_broker(sender: Celery, **kwargs: object) -> None:
         folders.append(backend.removeprefix("file://"))
     for folder in folders:
         Path(folder).mkdir(parents=True, exist_ok=True)
+    if "data_folder_in" in options:
+        # kombu moves each consumed message through tempfile.gettempdir() before reading it;
+        # keep that beside the queue (in /dev/shm) so camera frames never land on a disk.
+        scratch = Path(options["data_folder_in"]).parent / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        tempfile.tempdir = str(scratch)

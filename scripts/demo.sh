@@ -16,7 +16,7 @@ DJANGO_SUPERUSER_PASSWORD=${DEMO_ADMIN_PASSWORD:-moodshop-admin} \
   $py manage.py createsuperuser --noinput >/dev/null 2>&1 || true
 
 $py -m celery -A moodshop worker --beat --schedule var/celerybeat-schedule \
-  --concurrency 1 --loglevel INFO > var/worker.log 2>&1 &
+  --queues celery,emotion --concurrency 1 --loglevel INFO > var/worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
 

@@ -1,5 +1,6 @@
 """Observations → reactions → affect summaries and daily aggregates; erasure and retention."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -29,7 +30,14 @@ def view(shopper, product) -> Interaction:
     return record_view(shopper, product)
 
 
+def consent_for(view) -> Shopper:
+    owner = Shopper(view.shopper_id, view.user)
+    services.grant_consent(owner)
+    return owner
+
+
 def observe(view, labels, start=None, period=0.5):
+    consent_for(view)
     start = start or timezone.now()
     for i, result in enumerate(labels):
         services.record_observation(view, i, start + timedelta(seconds=i * period), result, "test-v1")
@@ -46,7 +54,14 @@ def test_observations_become_reactions_summary_and_rollup(view, product):
     assert daily == {"happy": 2.0, "disgust": 1.0}
 
 
+def test_frames_queued_before_a_withdrawal_are_dropped(view):
+    services.withdraw_consent(consent_for(view))
+    assert services.record_observation(view, 0, timezone.now(), HAPPY, "v") is False
+    assert not EmotionObservation.objects.exists()
+
+
 def test_same_frame_is_stored_once(view):
+    consent_for(view)
     now = timezone.now()
     assert services.record_observation(view, 5, now, HAPPY, "v") is True
     assert services.record_observation(view, 5, now, DISGUST, "v") is False
@@ -87,8 +102,6 @@ def test_consent_lifecycle(shopper, settings):
 
 
 def test_withdraw_erases_personal_data_but_keeps_other_shoppers(shopper, view, product):
-    import uuid
-
     other = Shopper(uuid.uuid4(), None)
     other_view = record_view(other, product)
     services.grant_consent(shopper)
@@ -96,7 +109,8 @@ def test_withdraw_erases_personal_data_but_keeps_other_shoppers(shopper, view, p
     observe(other_view, [DISGUST] * 4)
     erased = services.withdraw_consent(shopper)
     assert (erased.observations, erased.reactions, erased.summaries) == (4, 1, 1)
-    assert Consent.objects.get().withdrawn_at is not None
+    assert Consent.objects.get(shopper_id=shopper.shopper_id).withdrawn_at is not None
+    assert Consent.objects.get(shopper_id=other.shopper_id).withdrawn_at is None
     assert set(EmotionObservation.objects.values_list("shopper_id", flat=True)) == {other.shopper_id}
     assert set(ReactionEvent.objects.values_list("emotion", flat=True)) == {"disgust"}
     # the anonymous aggregate no longer counts the erased reactions
@@ -104,8 +118,6 @@ def test_withdraw_erases_personal_data_but_keeps_other_shoppers(shopper, view, p
 
 
 def test_erase_covers_the_account_across_sessions(product, django_user_model):
-    import uuid
-
     user = django_user_model.objects.create_user("ada", password="x" * 12)
     laptop, phone = Shopper(uuid.uuid4(), user), Shopper(uuid.uuid4(), user)
     observe(record_view(laptop, product), [HAPPY] * 2)

@@ -1,0 +1,96 @@
+"""Ranking metrics on a per-user hold-out.
+
+Precision@k is hits / k, recall@k is hits / |held-out items|, NDCG@k uses binary relevance
+with a 1 / log2(rank + 1) discount normalised by the best possible ordering of the user's
+held-out items. Catalog coverage is the share of items appearing in at least one top-k list,
+which exposes models that recommend the same bestsellers to everybody.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+
+from recommender.ml.ranking import Scorer, recommend_all
+
+
+def holdout_split(
+    matrix: csr_matrix,
+    fraction: float = 0.2,
+    seed: int = 0,
+    candidates: csr_matrix | None = None,
+    min_items: int = 2,
+) -> tuple[csr_matrix, csr_matrix]:
+    """Move a random ``fraction`` of each user's items into a binary test matrix.
+
+    Only pairs stored in ``candidates`` (default: all of ``matrix``) may be held out, e.g.
+    purchases only. A held-out pair leaves training entirely (views and carts included), so a
+    model is never credited for recommending something it saw. Users with fewer than
+    ``min_items`` items keep everything in training, and each user keeps at least one item.
+    """
+    candidates = matrix if candidates is None else candidates
+    rng = np.random.default_rng(seed)
+    test_rows: list[NDArray[np.int64]] = []
+    test_cols: list[NDArray[np.int64]] = []
+    for user in range(matrix.shape[0]):
+        owned = matrix.indptr[user + 1] - matrix.indptr[user]
+        pool = candidates.indices[candidates.indptr[user] : candidates.indptr[user + 1]]
+        if owned < min_items or len(pool) == 0:
+            continue
+        n_test = min(max(1, round(fraction * len(pool))), owned - 1)
+        test_cols.append(rng.choice(pool, size=n_test, replace=False).astype(np.int64))
+        test_rows.append(np.full(n_test, user, dtype=np.int64))
+    rows = np.concatenate(test_rows) if test_rows else np.empty(0, dtype=np.int64)
+    cols = np.concatenate(test_cols) if test_cols else np.empty(0, dtype=np.int64)
+    test = csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=matrix.shape)
+    return remove_pairs(matrix, test), test
+
+
+def remove_pairs(matrix: csr_matrix, pairs: csr_matrix) -> csr_matrix:
+    """``matrix`` without the (user, item) entries stored in ``pairs``."""
+    kept = matrix - matrix.multiply(pairs.astype(bool))
+    kept.eliminate_zeros()
+    return csr_matrix(kept)
+
+
+@dataclass(frozen=True)
+class UserScores:
+    """Per-user metrics for the users that have held-out items (kept for paired comparisons)."""
+
+    precision: NDArray[np.float64]
+    recall: NDArray[np.float64]
+    ndcg: NDArray[np.float64]
+    coverage: float
+
+    def summary(self) -> dict[str, float]:
+        """Means over users, plus catalog coverage."""
+        return {
+            "precision": float(self.precision.mean()) if len(self.precision) else 0.0,
+            "recall": float(self.recall.mean()) if len(self.recall) else 0.0,
+            "ndcg": float(self.ndcg.mean()) if len(self.ndcg) else 0.0,
+            "coverage": self.coverage,
+            "users": len(self.ndcg),
+        }
+
+
+def score_lists(recommended: NDArray[np.int64], test: csr_matrix, n_items: int) -> UserScores:
+    """Metrics of top-k lists (row r belongs to test row r) against the held-out items."""
+    k = recommended.shape[1]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    precision, recall, ndcg = [], [], []
+    for row, items in enumerate(recommended):
+        relevant = test.indices[test.indptr[row] : test.indptr[row + 1]]
+        hits = np.isin(items, relevant)
+        precision.append(hits.sum() / k)
+        recall.append(hits.sum() / len(relevant))
+        ndcg.append((hits * discounts).sum() / discounts[: min(len(relevant), k)].sum())
+    coverage = len(np.unique(recommended)) / n_items if n_items else 0.0
+    return UserScores(np.array(precision), np.array(recall), np.array(ndcg), coverage)
+
+
+def evaluate(scorer: Scorer, train: csr_matrix, test: csr_matrix, k: int = 10) -> UserScores:
+    """Rank every unseen item for each user with held-out items and score the top ``k``."""
+    users = np.flatnonzero(np.diff(test.indptr)).astype(np.int64)
+    recommended = recommend_all(scorer, users, train, k)
+    return score_lists(recommended, test[users], train.shape[1])

@@ -1,0 +1,184 @@
+"""A seeded synthetic shop whose shoppers react emotionally, for evaluating the emotion blend.
+
+No public data set pairs shopping logs with facial reactions, so the blend is evaluated on a
+simulated shop. Shoppers have latent tastes per category and per product. They browse (partly
+by taste, partly by popularity), and every view produces a true reaction from taste: liked ->
+happy/surprise, disliked -> disgust/angry/sad, indifferent -> neutral, one frame per second of
+dwell. Each frame then goes through the emotion classifier's confusion matrix, so the blend
+sees emotions exactly as noisy as the real classifier makes them. Purchases follow taste.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+
+from recommender.ml.affect import EMOTIONS
+from recommender.ml.matrix import CART, PURCHASE, ConfidenceWeights, from_pairs
+
+N_EMOTIONS: Final[int] = len(EMOTIONS)
+_E = {name: index for index, name in enumerate(EMOTIONS)}
+
+
+def _distribution(**probabilities: float) -> NDArray[np.float64]:
+    vector = np.zeros(N_EMOTIONS)
+    for name, probability in probabilities.items():
+        vector[_E[name]] = probability
+    return vector / vector.sum()
+
+
+# True emotion of each second of a view, by the shopper's sentiment towards the product
+# (liked, disliked, indifferent). Even a liked product leaves the face neutral much of the time.
+LIKED, DISLIKED, INDIFFERENT = 0, 1, 2
+TRUE_REACTION: Final[tuple[NDArray[np.float64], ...]] = (
+    _distribution(happy=0.45, surprise=0.2, neutral=0.35),
+    _distribution(disgust=0.25, angry=0.15, sad=0.2, neutral=0.4),
+    _distribution(neutral=0.9, sad=0.04, surprise=0.03, happy=0.03),
+)
+
+# Which wrong class a FER2013 classifier tends to pick for each true class (rows in FER2013
+# order, diagonal empty), following the confusions commonly reported for FER2013 models:
+# disgust and fear are read as anger, sadness and neutral swap, fear looks like surprise.
+_TYPICAL_ERRORS: Final[NDArray[np.float64]] = np.array(
+    [
+        [0, 0.05, 0.2, 0.1, 0.35, 0.05, 0.25],  # angry
+        [0.5, 0, 0.1, 0.1, 0.15, 0.05, 0.1],  # disgust
+        [0.2, 0.02, 0, 0.05, 0.35, 0.2, 0.18],  # fear
+        [0.05, 0.01, 0.05, 0, 0.14, 0.15, 0.6],  # happy
+        [0.2, 0.02, 0.2, 0.08, 0, 0.05, 0.45],  # sad
+        [0.08, 0.01, 0.4, 0.25, 0.06, 0, 0.2],  # surprise
+        [0.15, 0.01, 0.12, 0.15, 0.47, 0.1, 0],  # neutral
+    ]
+)
+
+
+def synthetic_confusion(accuracy: float) -> NDArray[np.float64]:
+    """Row-stochastic confusion with ``accuracy`` on the diagonal and FER-like errors elsewhere."""
+    errors = _TYPICAL_ERRORS / _TYPICAL_ERRORS.sum(axis=1, keepdims=True)
+    return accuracy * np.eye(N_EMOTIONS) + (1.0 - accuracy) * errors
+
+
+def load_confusion(path: str | Path) -> NDArray[np.float64]:
+    """Row-normalised confusion matrix from an evaluation JSON with a ``confusion`` key (counts)."""
+    matrix = np.asarray(json.loads(Path(path).read_text())["confusion"], dtype=np.float64)
+    if matrix.shape != (N_EMOTIONS, N_EMOTIONS):
+        raise ValueError(f"confusion must be {N_EMOTIONS}x{N_EMOTIONS}, got {matrix.shape}")
+    return normalise_rows(matrix)
+
+
+def normalise_rows(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Rows summing to 1; an empty row (class never seen) becomes a uniform guess."""
+    totals = matrix.sum(axis=1, keepdims=True)
+    return np.where(totals > 0, matrix / np.where(totals > 0, totals, 1.0), 1.0 / matrix.shape[1])
+
+
+def mean_recall(confusion: NDArray[np.float64]) -> float:
+    """Balanced accuracy of a row-normalised confusion matrix (mean of its diagonal)."""
+    return float(np.diag(confusion).mean())
+
+
+@dataclass(frozen=True)
+class ShopConfig:
+    """Size and behaviour of the simulated shop.
+
+    The defaults give about 30 viewed products per shopper and a purchase for roughly one view
+    in ten (RetailRocket: one (visitor, item) pair in sixteen), so purchases are the scarce
+    signal they are in a real shop and browsing says something, but not everything, about taste.
+    """
+
+    users: int = 2000
+    items: int = 600
+    categories: int = 12
+    views_per_user: float = 30.0
+    taste_browsing: float = 0.7  # how strongly browsing follows category taste (0: popularity only)
+    popularity_skew: float = 1.0  # Zipf exponent of item popularity
+    liked_above: float = 0.7  # taste thresholds of the three sentiments
+    disliked_below: float = -0.3
+    purchase_threshold: float = 2.2  # taste at which a view ends in a purchase half of the time
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Shop:
+    """What the shop logged, plus the true per-second emotions of every (user, item) pair."""
+
+    confidence: csr_matrix  # views (dwell-weighted), carts and purchases
+    purchases: csr_matrix  # binary
+    pair_users: NDArray[np.int64]  # one entry per viewed (user, item) pair
+    pair_items: NDArray[np.int64]
+    true_seconds: NDArray[np.int64]  # (pairs, 7) seconds of each true emotion
+    item_category: NDArray[np.int64]
+
+
+def simulate_shop(config: ShopConfig, weights: ConfidenceWeights | None = None) -> Shop:
+    """Generate the shop log deterministically from ``config.seed``."""
+    weights = weights or ConfidenceWeights()
+    rng = np.random.default_rng(config.seed)
+    item_category = rng.integers(0, config.categories, config.items)
+    appeal = rng.normal(0.0, 0.5, config.items)
+    popularity = 1.0 / np.arange(1, config.items + 1) ** config.popularity_skew
+    popularity = rng.permutation(popularity)
+    category_taste = rng.normal(0.0, 1.0, (config.users, config.categories))
+
+    users, items, dwell, tastes = [], [], [], []
+    for user in range(config.users):
+        taste_of_category = category_taste[user, item_category]
+        browse = popularity * np.exp(config.taste_browsing * taste_of_category)
+        n_views = min(config.items, 5 + rng.poisson(config.views_per_user - 5))
+        viewed = rng.choice(config.items, size=n_views, replace=False, p=browse / browse.sum())
+        taste = taste_of_category[viewed] + appeal[viewed] + rng.normal(0.0, 0.5, n_views)
+        users.append(np.full(n_views, user))
+        items.append(viewed)
+        tastes.append(taste)
+        # about 8 s per product page; liked products hold attention a little longer
+        dwell.append(np.maximum(1, np.round(rng.lognormal(np.log(8.0) + 0.3 * taste, 0.6))).astype(np.int64))
+    pair_users, pair_items = np.concatenate(users), np.concatenate(items)
+    taste, seconds = np.concatenate(tastes), np.concatenate(dwell)
+
+    sentiment = np.select([taste > config.liked_above, taste < config.disliked_below], [LIKED, DISLIKED], INDIFFERENT)
+    true_seconds = np.zeros((len(taste), N_EMOTIONS), dtype=np.int64)
+    for kind, distribution in enumerate(TRUE_REACTION):
+        rows = sentiment == kind
+        true_seconds[rows] = rng.multinomial(seconds[rows], distribution)
+
+    # buying and carting are steep (slope 3) in taste; carting starts half a taste unit earlier
+    bought = rng.random(len(taste)) < 1.0 / (1.0 + np.exp(-3.0 * (taste - config.purchase_threshold)))
+    carted = bought | (rng.random(len(taste)) < 1.0 / (1.0 + np.exp(-3.0 * (taste - config.purchase_threshold + 0.5))))
+    confidence = weights.views(seconds) + carted * weights.confidence(CART) + bought * weights.confidence(PURCHASE)
+    shape = (config.users, config.items)
+    return Shop(
+        confidence=from_pairs(pair_users, pair_items, confidence, shape),
+        purchases=from_pairs(pair_users[bought], pair_items[bought], np.ones(int(bought.sum())), shape),
+        pair_users=pair_users,
+        pair_items=pair_items,
+        true_seconds=true_seconds,
+        item_category=item_category,
+    )
+
+
+def observe(true_seconds: NDArray[np.int64], confusion: NDArray[np.float64], seed: int) -> NDArray[np.int64]:
+    """Seconds per emotion as the classifier reports them: each true second is relabelled by
+    drawing from the confusion row of its true class."""
+    rng = np.random.default_rng(seed)
+    observed = np.zeros_like(true_seconds)
+    for true_class in range(N_EMOTIONS):
+        observed += rng.multinomial(true_seconds[:, true_class], confusion[true_class])
+    return observed
+
+
+def accuracy_ladder(real: NDArray[np.float64]) -> list[tuple[str, NDArray[np.float64]]]:
+    """Classifiers from chance (uniform rows) through ``real`` to perfect (identity); the
+    in-between steps average ``real`` with its neighbour."""
+    chance = np.full((N_EMOTIONS, N_EMOTIONS), 1.0 / N_EMOTIONS)
+    perfect = np.eye(N_EMOTIONS)
+    return [
+        ("chance", chance),
+        ("real + chance", (real + chance) / 2),
+        ("real", real),
+        ("real + perfect", (real + perfect) / 2),
+        ("perfect", perfect),
+    ]
