@@ -21,11 +21,13 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
 
-# Valence of each FER2013 emotion, in [-1, 1]: how much a reaction says the shopper liked
-# what they saw. Surprise is mildly positive in shopping (novelty), fear/sad mildly negative.
+# How pleasant each FER2013 emotion is for a shopper looking at a product, in [-1, 1].
+# Disgust is the clearest rejection, anger close to it; sadness and fear are negative but
+# often not about the product; surprise is mostly pleasant in a shop ("oh, nice");
+# neutral carries no preference. The recommender reads the same table.
 VALENCE: dict[str, float] = {
     "happy": 1.0,
-    "surprise": 0.4,
+    "surprise": 0.5,
     "neutral": 0.0,
     "sad": -0.5,
     "fear": -0.5,

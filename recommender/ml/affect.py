@@ -21,23 +21,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import csr_matrix
 
+from emotion.ml.labels import CLASSES
+from emotion.reactions import VALENCE
 from recommender.ml.ranking import Scorer
 
-# FER2013 label order, identical to emotion.ml.labels.CLASSES (a test checks they agree).
-EMOTIONS: Final[tuple[str, ...]] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-
-# How pleasant each emotion is for a shopper looking at a product. Disgust is the clearest
-# rejection, anger close to it; sadness and fear are negative but often not about the product;
-# surprise is mostly pleasant in a shop ("oh, nice"), neutral carries no preference.
-VALENCE: Final[Mapping[str, float]] = {
-    "angry": -0.8,
-    "disgust": -1.0,
-    "fear": -0.5,
-    "happy": 1.0,
-    "sad": -0.5,
-    "surprise": 0.5,
-    "neutral": 0.0,
-}
+# One definition of the emotions and of how pleasant each is, shared with the capture pipeline.
+EMOTIONS: Final[tuple[str, ...]] = CLASSES
 VALENCE_VECTOR: Final[NDArray[np.float64]] = np.array([VALENCE[name] for name in EMOTIONS])
 
 # Seconds of implicit neutral added to every reaction: a half-second flash of disgust is far

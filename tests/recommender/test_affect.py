@@ -3,7 +3,6 @@ import pytest
 from scipy.sparse import csr_matrix
 
 from recommender.ml.affect import (
-    EMOTIONS,
     AffectShares,
     AffectSignal,
     BlendedScorer,
@@ -32,11 +31,6 @@ def _signal(item: int, value: float) -> AffectSignal:
 
 def _order(scorer: BlendedScorer) -> list[int]:
     return np.argsort(-scorer.scores(np.array([0]))[0], kind="stable").tolist()
-
-
-def test_fer2013_order_matches_the_emotion_package():
-    labels = pytest.importorskip("emotion.ml.labels")
-    assert labels.CLASSES == EMOTIONS
 
 
 def test_valence_is_a_seconds_weighted_mean_shrunk_by_the_prior():
