@@ -1,0 +1,154 @@
+"""Classification metrics, optional test-time augmentation and reports.
+
+Used by the training script (validation and PublicTest reports) and as a
+stand-alone CLI::
+
+    python -m emotion.ml.evaluate --model emotion/model/emotion.keras \
+        --data fer2013_val.npz --json eval.json --png confusion.png [--tta]
+"""
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from emotion.ml.labels import CLASSES, NUM_CLASSES
+
+Predictor = Callable[[NDArray[np.float32]], NDArray[np.float32]]
+# Reports made with TTA carry this suffix on their model_version, so the JSON
+# (whose keys are fixed) still says how it was measured.
+TTA_SUFFIX = "+tta"
+# Shifts (dy, dx) in pixels used by test-time augmentation; together with the
+# model's centre crop they emulate the classic multi-crop evaluation.
+TTA_SHIFTS: tuple[tuple[int, int], ...] = ((0, 0), (-2, -2), (-2, 2), (2, -2), (2, 2))
+
+
+def _shift(batch: NDArray[np.float32], dy: int, dx: int) -> NDArray[np.float32]:
+    """Translate (N,H,W,1) images by (dy, dx), filling edges by reflection."""
+    if dy == dx == 0:
+        return batch
+    pad = max(abs(dy), abs(dx))
+    padded = np.pad(batch, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    h, w = batch.shape[1:3]
+    return padded[:, pad - dy : pad - dy + h, pad - dx : pad - dx + w]
+
+
+def predict_proba(predict: Predictor, x: NDArray[np.float32], tta: bool = False) -> NDArray[np.float32]:
+    """Class probabilities, averaged over flips and shifts when ``tta`` is set."""
+    if not tta:
+        return predict(x)
+    flipped = x[:, :, ::-1]
+    views = [_shift(v, dy, dx) for v in (x, flipped) for dy, dx in TTA_SHIFTS]
+    return np.mean([predict(v) for v in views], axis=0)
+
+
+def confusion_matrix(y_true: NDArray[np.int64], y_pred: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Counts with rows = true class, columns = predicted class."""
+    matrix = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    return matrix
+
+
+def compute_metrics(y_true: NDArray[np.int64], y_pred: NDArray[np.int64], model_version: str) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class P/R/F1/support and the confusion matrix."""
+    matrix = confusion_matrix(y_true, y_pred)
+    tp = np.diag(matrix).astype(np.float64)
+    support = matrix.sum(axis=1)
+    predicted = matrix.sum(axis=0)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return {
+        "accuracy": float(tp.sum() / max(1, len(y_true))),
+        "macro_f1": float(f1.mean()),
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(CLASSES)
+        },
+        "confusion": matrix.tolist(),
+        "classes": list(CLASSES),
+        "n": len(y_true),
+        "model_version": model_version,
+    }
+
+
+def save_confusion_png(report: dict[str, Any], path: str | Path, title: str = "") -> None:
+    """Plot the row-normalised confusion matrix with counts as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.array(report["confusion"], dtype=np.float64)
+    normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(7, 6))
+    image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, label="fraction of true class")
+    ticks = range(len(report["classes"]))
+    ax.set_xticks(ticks, report["classes"], rotation=45, ha="right")
+    ax.set_yticks(ticks, report["classes"])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for (i, j), count in np.ndenumerate(matrix):
+        colour = "white" if normalised[i, j] > 0.5 else "black"
+        ax.text(j, i, f"{int(count)}\n{normalised[i, j]:.2f}", ha="center", va="center", fontsize=7, color=colour)
+    ax.set_title(title or f"accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(report: dict[str, Any], json_path: str | Path, png_path: str | Path | None) -> None:
+    """Write the report JSON (and the confusion PNG when a path is given)."""
+    Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
+    if png_path is not None:
+        save_confusion_png(report, png_path)
+
+
+def add_arguments(parser: argparse.ArgumentParser, default_model: Path | None = None) -> None:
+    """Declare the options (shared with the ``evaluate_emotion_model`` command)."""
+    parser.add_argument(
+        "--model", required=default_model is None, default=default_model, type=Path, help=".keras model file"
+    )
+    parser.add_argument("--data", required=True, type=Path, help="folder, .csv or .npz")
+    parser.add_argument("--usage", help="Usage filter for fer2013.csv (e.g. PublicTest)")
+    parser.add_argument("--tta", action="store_true", help="average over flips and shifts")
+    parser.add_argument("--json", required=True, type=Path, dest="json_path", help="report path")
+    parser.add_argument("--png", type=Path, help="confusion-matrix image")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Evaluate a saved Keras model on a dataset and write the report."""
+    from emotion.ml.datasets import load_dataset
+    from emotion.ml.inference import load_keras_predictor, model_version_of
+    from emotion.ml.preprocess import to_network_input
+
+    images, labels = load_dataset(args.data, args.usage)
+    probs = predict_proba(load_keras_predictor(args.model), to_network_input(images), args.tta)
+    version = model_version_of(args.model) + (TTA_SUFFIX if args.tta else "")
+    report = compute_metrics(labels, probs.argmax(axis=1), version)
+    write_report(report, args.json_path, args.png)
+    print(f"accuracy={report['accuracy']:.4f} macro_f1={report['macro_f1']:.4f} n={report['n']}")
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""Emotion inference for uploaded images and camera frames.
+
+:func:`get_classifier` loads the shipped model once per process (the
+LiteRT/TFLite export when present, else the Keras file) and is safe to share
+between request threads. Image bytes are decoded with Pillow after checking
+the header, so corrupt uploads and decompression bombs fail fast with an
+:class:`ImageDecodeError` instead of exhausting memory.
+"""
+
+import hashlib
+import io
+import json
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from emotion.ml.detect import detect_faces
+from emotion.ml.evaluate import Predictor, predict_proba
+from emotion.ml.labels import CLASSES
+from emotion.ml.preprocess import Box, crop_face, pad_box, to_gray, to_network_input
+
+MODEL_DIR: Final[Path] = Path(__file__).resolve().parents[1] / "model"
+ALLOWED_FORMATS: Final[tuple[str, ...]] = ("JPEG", "PNG", "WEBP")
+MAX_BYTES: Final[int] = 10 * 1024 * 1024
+MAX_PIXELS: Final[int] = 25_000_000  # ~5000x5000; far above any webcam frame
+
+
+class ImageDecodeError(ValueError):
+    """The uploaded bytes are not a usable JPEG/PNG/WebP image."""
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """No trained model in the model directory."""
+
+
+@dataclass(frozen=True)
+class FacePrediction:
+    """One classified face: padded box in frame pixels and class probabilities."""
+
+    box: Box
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+def decode_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> NDArray[np.uint8]:
+    """Decode JPEG/PNG/WebP bytes to an RGB uint8 array (EXIF rotation applied)."""
+    if not data:
+        raise ImageDecodeError("Empty image")
+    if len(data) > max_bytes:
+        raise ImageDecodeError(f"Image file too large ({len(data)} bytes > {max_bytes})")
+    try:
+        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as image:
+            width, height = image.size  # from the header; nothing decoded yet
+            if width < 1 or height < 1:
+                raise ImageDecodeError(f"Zero-size image ({width}x{height})")
+            if width * height > max_pixels:
+                raise ImageDecodeError(f"Image too large ({width}x{height} > {max_pixels} pixels)")
+            image.load()
+            rgb = ImageOps.exif_transpose(image).convert("RGB")
+    except ImageDecodeError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageDecodeError(f"Image too large ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageDecodeError("Not a valid JPEG, PNG or WebP image") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageDecodeError(f"Corrupt or truncated image ({exc})") from exc
+    return np.asarray(rgb)
+
+
+def load_keras_predictor(path: str | Path) -> Predictor:
+    """Predictor backed by a ``.keras`` file (slower, but needs no export)."""
+    import keras
+
+    model = keras.models.load_model(path, compile=False)
+    return lambda x: np.asarray(model.predict_on_batch(x))
+
+
+def tflite_predictor(path: str | Path) -> Predictor:
+    """Predictor backed by a ``.tflite`` file via the LiteRT interpreter (no TensorFlow import)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), num_threads=1)
+    input_index = interpreter.get_input_details()[0]["index"]
+    output_index = interpreter.get_output_details()[0]["index"]
+    allocated: list[tuple[int, ...]] = []  # the input shape tensors are allocated for
+
+    def predict(x: NDArray[np.float32]) -> NDArray[np.float32]:
+        if allocated != [x.shape]:  # re-allocating costs more than a small inference
+            interpreter.resize_tensor_input(input_index, x.shape)
+            interpreter.allocate_tensors()
+            allocated[:] = [x.shape]
+        interpreter.set_tensor(input_index, np.ascontiguousarray(x, dtype=np.float32))
+        interpreter.invoke()
+        return interpreter.get_tensor(output_index).copy()
+
+    return predict
+
+
+def model_version_of(model_path: str | Path) -> str:
+    """``model_version`` from the sibling model card, else a content hash."""
+    card = Path(model_path).with_name("model_card.json")
+    if card.exists():
+        return json.loads(card.read_text())["model_version"]
+    return "sha256-" + hashlib.sha256(Path(model_path).read_bytes()).hexdigest()[:12]
+
+
+class EmotionClassifier:
+    """A loaded emotion model; classify faces or whole frames.
+
+    ``tta`` averages predictions over flips and small shifts, which is how
+    the shipped PublicTest figures are measured when the card says so.
+    """
+
+    def __init__(self, model_dir: str | Path = MODEL_DIR, tta: bool = True) -> None:
+        model_dir = Path(model_dir)
+        tflite, keras_file = model_dir / "emotion.tflite", model_dir / "emotion.keras"
+        if tflite.exists():
+            self._predict, model_file = tflite_predictor(tflite), tflite
+        elif keras_file.exists():
+            self._predict, model_file = load_keras_predictor(keras_file), keras_file
+        else:
+            raise ModelNotFoundError(f"No emotion.tflite or emotion.keras in {model_dir}")
+        self.model_version = model_version_of(model_file)
+        self.tta = tta
+        self._lock = threading.Lock()  # the TFLite interpreter is not re-entrant
+
+    def classify_faces(self, faces: NDArray[np.uint8]) -> NDArray[np.float32]:
+        """Probabilities (N,7) for 48x48 grayscale uint8 faces (N,48,48)."""
+        x = to_network_input(faces)
+        with self._lock:
+            return predict_proba(self._predict, x, self.tta)
+
+    def analyze(
+        self, frame: NDArray[np.uint8], *, bgr: bool = True, largest_only: bool = False
+    ) -> list[FacePrediction]:
+        """Detect faces in a frame and classify each; [] when no face is found."""
+        gray = to_gray(frame, bgr=bgr)
+        boxes = [pad_box(box, gray.shape) for box in detect_faces(gray)]
+        if largest_only:
+            boxes = boxes[:1]
+        if not boxes:
+            return []
+        probs = self.classify_faces(np.stack([crop_face(gray, box) for box in boxes]))
+        return [
+            FacePrediction(
+                box=box,
+                label=CLASSES[int(p.argmax())],
+                confidence=float(p.max()),
+                probabilities={name: float(v) for name, v in zip(CLASSES, p, strict=True)},
+            )
+            for box, p in zip(boxes, probs, strict=True)
+        ]
+
+    def analyze_bytes(self, data: bytes, *, largest_only: bool = False) -> list[FacePrediction]:
+        """Decode uploaded image bytes and :meth:`analyze` them."""
+        return self.analyze(decode_image(data), bgr=False, largest_only=largest_only)
+
+
+@lru_cache(maxsize=4)
+def get_classifier(model_dir: str | Path = MODEL_DIR, tta: bool = True) -> EmotionClassifier:
+    """The process-wide classifier for ``model_dir`` (loaded on first use)."""
+    return EmotionClassifier(model_dir, tta)

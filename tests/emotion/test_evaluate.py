@@ -1,0 +1,69 @@
+import json
+from pathlib import Path
+
+import numpy as np
+
+from emotion.ml.evaluate import compute_metrics, confusion_matrix, main, predict_proba, write_report
+from emotion.ml.labels import CLASSES
+
+REPORT_KEYS = {"accuracy", "macro_f1", "per_class", "confusion", "classes", "n", "model_version"}
+
+
+def test_confusion_rows_are_true_classes() -> None:
+    matrix = confusion_matrix(np.array([0, 0, 1]), np.array([0, 1, 1]))
+    assert matrix[0].tolist()[:2] == [1, 1] and matrix[1].tolist()[:2] == [0, 1]
+
+
+def test_metrics_on_a_known_case() -> None:
+    y_true = np.array([0, 0, 1, 1, 3, 3])
+    y_pred = np.array([0, 1, 1, 1, 3, 0])
+    report = compute_metrics(y_true, y_pred, "v1")
+    assert set(report) == REPORT_KEYS
+    assert report["accuracy"] == 4 / 6 and report["n"] == 6 and report["model_version"] == "v1"
+    assert report["classes"] == list(CLASSES)
+    angry = report["per_class"]["angry"]
+    assert (angry["precision"], angry["recall"], angry["support"]) == (0.5, 0.5, 2)
+    assert report["per_class"]["disgust"]["f1"] == 0.8
+    assert report["per_class"]["fear"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert np.isclose(report["macro_f1"], np.mean([0.5, 0.8, 0, 2 / 3, 0, 0, 0]))
+
+
+def test_report_files(tmp_path: Path) -> None:
+    report = compute_metrics(np.array([0, 1]), np.array([0, 1]), "v1")
+    write_report(report, tmp_path / "r" / "eval.json", tmp_path / "r" / "confusion.png")
+    assert json.loads((tmp_path / "r" / "eval.json").read_text()) == report
+    assert (tmp_path / "r" / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_tta_averages_flipped_and_shifted_views() -> None:
+    x = np.random.default_rng(0).random((4, 48, 48, 1), dtype=np.float32)
+    calls: list[np.ndarray] = []
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        calls.append(batch)
+        return np.tile(np.eye(7, dtype=np.float32)[len(calls) % 2], (len(batch), 1))
+
+    probs = predict_proba(predict, x, tta=True)
+    assert len(calls) == 10 and all(c.shape == x.shape for c in calls)
+    np.testing.assert_allclose(probs[:, :2], 0.5)
+    np.testing.assert_array_equal(calls[5], x[:, :, ::-1])
+    assert predict_proba(predict, x).shape == (4, 7)
+
+
+def test_cli_evaluates_a_saved_model(tmp_path: Path, tiny_npz: Path, random_model_dir: Path) -> None:
+    main(
+        [
+            "--model",
+            str(random_model_dir / "emotion.keras"),
+            "--data",
+            str(tiny_npz),
+            "--json",
+            str(tmp_path / "e.json"),
+            "--png",
+            str(tmp_path / "e.png"),
+        ]
+    )
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert set(report) == REPORT_KEYS and report["n"] == 70
+    assert report["model_version"].startswith("sha256-")
+    assert (tmp_path / "e.png").exists()

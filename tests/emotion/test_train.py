@@ -1,0 +1,69 @@
+"""End-to-end training on a tiny generated dataset (seconds, CPU)."""
+
+import csv
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from emotion.ml import train
+from emotion.ml.inference import EmotionClassifier
+
+REPORT_KEYS = {"accuracy", "macro_f1", "per_class", "confusion", "classes", "n", "model_version"}
+
+
+def run(tiny_npz: Path, tmp_path: Path, *extra: str) -> None:
+    train.main(
+        [
+            "--data", str(tiny_npz),
+            "--test-data", str(tiny_npz),
+            "--checkpoint-dir", str(tmp_path / "ckpt"),
+            "--out", str(tmp_path / "out"),
+            "--benchmark-json", str(tmp_path / "bench" / "eval.json"),
+            "--batch-size", "16",
+            "--threads", "1",
+            *extra,
+        ]
+    )  # fmt: skip
+
+
+def test_train_resume_and_ship(tiny_npz: Path, tmp_path: Path) -> None:
+    run(tiny_npz, tmp_path, "--epochs", "1", "--no-ship")
+    with pytest.raises(SystemExit, match="--resume"):
+        run(tiny_npz, tmp_path, "--epochs", "2")
+    run(tiny_npz, tmp_path, "--epochs", "2", "--resume", "--tta")
+
+    with (tmp_path / "ckpt" / "metrics.csv").open() as handle:
+        assert [row["epoch"] for row in csv.DictReader(handle)] == ["1", "2"]
+    state = json.loads((tmp_path / "ckpt" / "state.json").read_text())
+    assert state["epoch"] == 2 and state["config"]["epochs"] == 2
+
+    out = tmp_path / "out"
+    model = keras.models.load_model(out / "emotion.keras", compile=False)
+    probs = model.predict(np.zeros((2, 48, 48, 1), np.float32), verbose=0)
+    assert probs.shape == (2, 7)
+
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["architecture"] == "vgg" and card["parameters"] == model.count_params()
+    assert card["epochs_run"] == 2 and card["best_epoch"] == state["best_epoch"]
+    assert card["data"]["split"]["val"] == 7
+    assert card["tflite_agreement"]["top1_agreement"] == 1.0
+    assert set(card["test_metrics"]) == {"plain", "tta"} and card["test_data"]["report_uses_tta"]
+
+    report = json.loads((out / "eval_publictest.json").read_text())
+    assert set(report) == REPORT_KEYS and report["n"] == 70
+    assert report["model_version"] == card["model_version"] + "+tta"
+    assert (tmp_path / "bench" / "eval.json").read_text() == (out / "eval_publictest.json").read_text()
+    assert (out / "confusion_publictest.png").stat().st_size > 0
+
+    shipped = EmotionClassifier(out, tta=False)  # served through the TFLite export
+    np.testing.assert_allclose(shipped.classify_faces(np.zeros((2, 48, 48), np.uint8)), probs, atol=1e-4)
+
+
+def test_class_weights_favour_rare_classes() -> None:
+    labels = np.repeat(np.arange(7), [100, 4, 100, 100, 100, 100, 100])
+    weights = train.class_weights(labels, power=0.5)
+    assert weights[1] == pytest.approx(5 * weights[0])
+    assert weights[labels].mean() == pytest.approx(1)
