@@ -16,7 +16,7 @@ from rest_framework.authentication import CSRFCheck
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from shop.services import current_shopper
@@ -47,10 +47,9 @@ class CsrfForEveryone(permissions.BasePermission):
         return True
 
 
-class ShopperRateThrottle(SimpleRateThrottle):
-    """Rate limit per shopper (session's shopper id), not per IP: shoppers share NATs."""
-
-    scope = "frames"
+class ShopperRateThrottle(ScopedRateThrottle):
+    """The view's ``throttle_scope`` rate, counted per shopper (session's shopper id), not per
+    IP: shoppers behind one NAT must not throttle each other."""
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": current_shopper(request).shopper_id}
@@ -174,6 +173,7 @@ class FrameView(APIView):
 
     permission_classes = [CsrfForEveryone]
     throttle_classes = [ShopperRateThrottle]
+    throttle_scope = "frames"
     parser_classes = [MultiPartParser, RawImageParser]
 
     def initialize_request(self, request: HttpRequest, *args: object, **kwargs: object) -> Request:
@@ -239,6 +239,39 @@ def _error(reason: str, code: str, status_code: int = 400) -> exceptions.APIExce
     error = exceptions.APIException(detail=reason, code=code)
     error.status_code = status_code
     return error
+
+
+class CardViewRequest(serializers.Serializer):
+    product = serializers.IntegerField(min_value=1)
+
+
+class CardViewsView(APIView):
+    """Open a view for a product card that scrolled into sight while the camera is on.
+
+    Product pages open their view when rendered; on list pages the capture script asks for
+    one per card it watches, so frames and dwell time belong to the right product.
+    """
+
+    permission_classes = [CsrfForEveryone]
+    throttle_classes = [ShopperRateThrottle]
+    throttle_scope = "views"
+
+    @extend_schema(
+        request=CardViewRequest,
+        responses={
+            201: inline_serializer("CardView", {"view_id": serializers.UUIDField()}),
+            403: OpenApiResponse(description="No consent, or CSRF failed"),
+            404: OpenApiResponse(description="Unknown product"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = CardViewRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            view = services.open_card_view(current_shopper(request), body.validated_data["product"])
+        except services.FrameRefused as exc:
+            raise _error(str(exc), exc.code, 403 if exc.code == "no_consent" else 404) from exc
+        return Response({"view_id": view.view_id}, status=status.HTTP_201_CREATED)
 
 
 class ViewStatusView(APIView):

@@ -16,7 +16,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from shop.models import Interaction, Product
-from shop.services import Shopper
+from shop.services import Shopper, record_view
 
 from .models import AffectSummary, Consent, EmotionObservation, ProductEmotionDaily, ReactionEvent
 from .reactions import Frame, build_reactions, valence
@@ -138,6 +138,16 @@ def frame_view(shopper: Shopper, view_id: uuid.UUID, product_id: int) -> int:
             raise FrameRefused("Unknown product.", "unknown_product")
         raise FrameRefused("unknown view for this shopper and product", "unknown_view")
     return row["pk"]
+
+
+def open_card_view(shopper: Shopper, product_id: int) -> Interaction:
+    """Log a view of a product card seen in a list; only while the shopper consents to capture."""
+    if active_consent(shopper) is None:
+        raise FrameRefused("No camera consent: card views are only opened for capture.", "no_consent")
+    product = Product.objects.available().filter(pk=product_id).first()
+    if product is None:
+        raise FrameRefused("Unknown product.", "unknown_product")
+    return record_view(shopper, product)
 
 
 @dataclass(frozen=True)

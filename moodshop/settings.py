@@ -152,7 +152,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"frames": env.str("EMOTION_FRAME_RATE_LIMIT", default="5/second")},
+    "DEFAULT_THROTTLE_RATES": {
+        "frames": env.str("EMOTION_FRAME_RATE_LIMIT", default="5/second"),
+        "views": env.str("EMOTION_CARD_VIEW_RATE_LIMIT", default="3/second"),
+    },
     "EXCEPTION_HANDLER": "moodshop.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -210,6 +213,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "shop.tasks.refresh_product_popularity",
         "schedule": crontab(minute="*/15"),
     },
+    "train-recommender": {
+        "task": "recommender.tasks.train_recommender",
+        "schedule": crontab(minute=40),
+    },
     "purge-expired-emotion-data": {
         "task": "emotion.tasks.purge_expired_emotion_data",
         "schedule": crontab(minute=17, hour=3),
@@ -230,3 +237,30 @@ EMOTION_MAX_FRAME_HEIGHT = env.int("EMOTION_MAX_FRAME_HEIGHT", default=1080)
 EMOTION_RETENTION_DAYS = env.int("EMOTION_RETENTION_DAYS", default=30)
 EMOTION_MODEL_DIR = env.path("EMOTION_MODEL_DIR", default=BASE_DIR / "emotion" / "model")
 EMOTION_WORKER_THREADS = env.int("EMOTION_WORKER_THREADS", default=1)
+
+# --- Recommender ---------------------------------------------------------------------------
+# Trained model versions (``model-<version>.npz`` + metrics JSON) and the ``current.json``
+# pointer that web and worker processes follow.
+RECOMMENDER_MODEL_DIR = env.path("RECOMMENDER_MODEL_DIR", default=BASE_DIR / "var" / "recommender")
+RECOMMENDER_KEEP_VERSIONS = env.int("RECOMMENDER_KEEP_VERSIONS", default=3)
+# How often a process looks for a newer version, and the age after which a model is stale
+# (beat retrains hourly, so a stale model means training has been failing).
+RECOMMENDER_RELOAD_SECONDS = env.float("RECOMMENDER_RELOAD_SECONDS", default=10.0)
+RECOMMENDER_MAX_MODEL_AGE_HOURS = env.float("RECOMMENDER_MAX_MODEL_AGE_HOURS", default=48.0)
+# implicit and BLAS threads: serving (per web/worker process) and training (the beat task).
+RECOMMENDER_SERVE_THREADS = env.int("RECOMMENDER_SERVE_THREADS", default=1)
+RECOMMENDER_TRAIN_THREADS = env.int("RECOMMENDER_TRAIN_THREADS", default=2)
+# ALS hyper-parameters: the scale tuned on RetailRocket (benchmarks/results/recommender_offline.json)
+# with half the factors, which keeps hourly training of 2M interactions well under a minute.
+RECOMMENDER_ALS_FACTORS = env.int("RECOMMENDER_ALS_FACTORS", default=64)
+RECOMMENDER_ALS_REGULARIZATION = env.float("RECOMMENDER_ALS_REGULARIZATION", default=30.0)
+RECOMMENDER_ALS_ALPHA = env.float("RECOMMENDER_ALS_ALPHA", default=32.0)
+RECOMMENDER_ALS_ITERATIONS = env.int("RECOMMENDER_ALS_ITERATIONS", default=15)
+# Blend used until enough shoppers have reactions to tune it on validation data: the value
+# tuned on the simulated shops (benchmarks/results/recommender_offline.json).
+RECOMMENDER_PRIOR_BLEND_STRENGTH = env.float("RECOMMENDER_PRIOR_BLEND_STRENGTH", default=1.0)
+RECOMMENDER_PRIOR_BLEND_WEIGHT = env.float("RECOMMENDER_PRIOR_BLEND_WEIGHT", default=16.0)
+RECOMMENDER_MIN_TUNING_USERS = env.int("RECOMMENDER_MIN_TUNING_USERS", default=50)
+RECOMMENDER_MAX_TUNING_USERS = env.int("RECOMMENDER_MAX_TUNING_USERS", default=2000)
+# Anonymous-shopper lists (popularity, delight) are shared by everyone: cached this long.
+RECOMMENDER_COLD_START_CACHE_SECONDS = env.int("RECOMMENDER_COLD_START_CACHE_SECONDS", default=60)

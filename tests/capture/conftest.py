@@ -2,6 +2,7 @@ import io
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from PIL import Image
 from skimage import data
@@ -11,6 +12,12 @@ def encode(array: np.ndarray, fmt: str = "JPEG", **options) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, fmt, **options)
     return buffer.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Rate-limit counters live in the cache; each test starts with none."""
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

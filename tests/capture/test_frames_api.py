@@ -4,17 +4,11 @@ import io
 
 import numpy as np
 import pytest
-from django.core.cache import cache
 from PIL import Image
 
 from tests.capture.conftest import Shopper, encode
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    cache.clear()
 
 
 @pytest.fixture

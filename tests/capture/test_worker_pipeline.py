@@ -32,11 +32,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = 90.0) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    cache.clear()
-
-
 @pytest.fixture
 def consenting(product) -> tuple[Shopper, str]:
     shopper = Shopper()

@@ -96,3 +96,24 @@ def test_consent_capture_badge_and_withdrawal(browser, live_server, make_product
         assert len(frames) == sent
         assert not EmotionObservation.objects.filter(view__view_id=view_id).exists()
         assert not ReactionEvent.objects.exists()
+
+
+def test_product_cards_in_a_list_are_captured_one_at_a_time(browser, live_server, make_product, tmp_path):
+    from shop.models import Interaction
+
+    products = [make_product(name=f"Card {i}") for i in range(3)]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    frames: list[str] = []
+    page.on("request", lambda r: frames.append(r.url) if "/api/v1/frames/" in r.url else None)
+    with celery_worker(tmp_path, queues="emotion", pool="prefork"):
+        page.goto(f"{live_server.url}/products/")
+        page.click("#emotion-offer button")
+        page.click("#consent-accept")
+        page.wait_for_selector("#emotion-on:not([hidden])")
+        page.wait_for_function("document.getElementById('emotion-badge').dataset.label", timeout=60_000)
+        shot(page, "4-list-camera-on")
+    card_views = Interaction.objects.filter(kind="view", product__in=products)
+    assert card_views.exists(), "a card in view should open a view"
+    watched = {str(v.view_id) for v in card_views}
+    assert frames and all(any(f"view={view_id}" in url for view_id in watched) for url in frames)
+    assert EmotionObservation.objects.filter(view__in=card_views).exists()
