@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from .models import AffectSummary, Consent, EmotionObservation, ProductEmotionDaily, ReactionEvent
+from .admin_analytics import ProductReactionAdmin
+from .models import AffectSummary, Consent, EmotionObservation, ProductEmotionDaily, ProductReaction, ReactionEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -49,3 +50,6 @@ class ProductEmotionDailyAdmin(ReadOnlyAdmin):
     list_display = ("day", "product", "emotion", "seconds", "events")
     list_filter = ("emotion", "day")
     list_select_related = ("product",)
+
+
+admin.site.register(ProductReaction, ProductReactionAdmin)

@@ -4,6 +4,7 @@ Views only parse and answer; the rules live in ``services`` and ``validation``.
 """
 
 import base64
+import logging
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.http import HttpRequest
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from redis.exceptions import RedisError
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.authentication import CSRFCheck
 from rest_framework.parsers import BaseParser, MultiPartParser
@@ -23,6 +25,8 @@ from shop.services import current_shopper
 
 from . import services, tasks
 from .validation import FrameRejected, validate_frame
+
+logger = logging.getLogger(__name__)
 
 # --- Cross-cutting pieces ------------------------------------------------------------------
 
@@ -53,6 +57,15 @@ class ShopperRateThrottle(ScopedRateThrottle):
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": current_shopper(request).shopper_id}
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError) as exc:
+            # The counters live in Redis: while it is down, let requests through rather than
+            # fail them; the frame itself then gets a 503 if it cannot be queued either.
+            logger.warning("Rate limiter unavailable (%s); not throttling", exc)
+            return True
 
 
 class _InMemoryUploads(MemoryFileUploadHandler):
@@ -226,12 +239,20 @@ class FrameView(APIView):
         except FrameRejected as exc:
             raise _error(str(exc), exc.code, 413 if exc.code == "too_large" else 400) from exc
 
-        tasks.enqueue_frame(
-            view_pk,
-            meta.validated_data["seq"],
-            meta.validated_data["ts"],
-            base64.b64encode(frame_bytes).decode("ascii"),
-        )
+        try:
+            tasks.enqueue_frame(
+                view_pk,
+                meta.validated_data["seq"],
+                meta.validated_data["ts"],
+                base64.b64encode(frame_bytes).decode("ascii"),
+            )
+        except tasks.BrokerUnavailable as exc:
+            logger.warning("Frame refused: broker unavailable (%s)", exc)
+            unavailable = _error(
+                "Emotion analysis is briefly unavailable; try again shortly.", "broker_unavailable", 503
+            )
+            unavailable.wait = 2
+            raise unavailable from exc
         return Response({"status": "queued", "seq": meta.validated_data["seq"]}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from emotion.ml.labels import CLASSES
+from shop.models import Product
 
 EMOTION_CHOICES = [(name, name.capitalize()) for name in CLASSES]
 
@@ -118,3 +119,15 @@ class ProductEmotionDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.emotion}: {self.seconds:.0f}s"
+
+
+class ProductReaction(Product):
+    """Shop products as the admin's "Product reactions" section: per-product reaction analytics.
+
+    A proxy: no table of its own, it gives the analytics pages an admin entry and a view permission.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "product reactions"
+        verbose_name_plural = "product reactions"

@@ -16,6 +16,8 @@ from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from shop.models import Interaction
 
@@ -68,9 +70,27 @@ def _load_model(**kwargs: object) -> None:
     classifier()
 
 
+class BrokerUnavailable(RuntimeError):
+    """The broker did not take the frame (down or restarting); the client may retry later."""
+
+
+# A shopper's browser sends the next frame within half a second: retrying a publish for
+# longer than that only holds a web worker hostage. Give up fast and answer 503 instead.
+FRAME_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
+
+
 def enqueue_frame(view_pk: int, sequence: int, captured_at: datetime, frame_b64: str) -> None:
     """Queue one frame for the worker; the task's repr never includes the frame."""
+    try:
+        _publish_frame(view_pk, sequence, captured_at, frame_b64)
+    except (KombuOperationalError, RedisError, OSError) as exc:
+        raise BrokerUnavailable(str(exc)) from exc
+
+
+def _publish_frame(view_pk: int, sequence: int, captured_at: datetime, frame_b64: str) -> None:
     classify_frame.apply_async(
+        retry=True,
+        retry_policy=FRAME_PUBLISH_RETRY,
         kwargs={
             "view_pk": view_pk,
             "sequence": sequence,

@@ -18,5 +18,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = {"error": "invalid request", "code": "invalid", "fields": data}
     if getattr(exc, "wait", None):
         body["retry_after_seconds"] = exc.wait
+        response["Retry-After"] = str(int(exc.wait))
     response.data = body
     return response

@@ -112,8 +112,8 @@ STORAGES = {
     },
 }
 
-# Sessions are read on every request (cart, shopper id): from the cache first, the database second.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Database sessions: the shop must keep working (carts, logins) while Redis is down.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
 # Production hardening: on whenever DEBUG is off, each switch overridable for a TLS proxy setup.

@@ -45,7 +45,7 @@ def _input() -> tuple[keras.KerasTensor, keras.KerasTensor]:
 
 
 def build_vgg(dropout: float = 0.4) -> keras.Model:
-    """VGG-style net: four double-conv stages with BatchNorm (~1.3M params).
+    """VGG-style net: four double-conv stages with BatchNorm (1.75M params).
 
     Plain stacked 3x3 convolutions are the strongest simple baseline on
     FER2013 and run fast on CPU thanks to oneDNN.
@@ -74,7 +74,7 @@ def _residual_block(x: keras.KerasTensor, filters: int, stride: int) -> keras.Ke
 
 
 def build_resnet(dropout: float = 0.3) -> keras.Model:
-    """Small ResNet (one block per stage after the stem, ~1.2M params).
+    """Small ResNet: one basic block per stage after the stem (1.84M params).
 
     Residual shortcuts train reliably with short schedules, which makes it the
     natural second candidate for the model-card comparison.

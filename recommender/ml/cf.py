@@ -110,6 +110,16 @@ class FactorModel:
         )
         return np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float32)
 
+    def recalculate(self, user_items: csr_matrix) -> NDArray[np.float32]:
+        """Factors for the given user rows, computed but not stored (ALS only).
+
+        Serving reads the shared model and must not grow or mutate it per request, unlike
+        ``fold_in``; one row costs one small least-squares solve.
+        """
+        rows = csr_matrix(user_items, dtype=np.float32)
+        factors = self.estimator.recalculate_user(np.arange(rows.shape[0]), rows)
+        return np.atleast_2d(np.asarray(factors, dtype=np.float32))
+
     def fold_in(self, userids: NDArray[np.int64], user_items: csr_matrix) -> None:
         """Store recomputed factors for (possibly new) users from their rows (ALS only)."""
         self.estimator.partial_fit_users(userids, user_items)

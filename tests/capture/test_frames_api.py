@@ -184,3 +184,17 @@ def test_throttled(ready, face_jpeg, enqueued, settings):
 def test_get_is_not_allowed(ready):
     shopper, _product, _view_id = ready
     assert shopper.client.get("/api/v1/frames/").status_code == 405
+
+
+def test_broker_down_is_503_with_a_reason(ready, face_jpeg, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    def down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("emotion.tasks._publish_frame", down)
+    shopper, product, view_id = ready
+    response = shopper.post_frame(product, view_id, face_jpeg)
+    assert response.status_code == 503
+    assert response.json()["code"] == "broker_unavailable"
+    assert response["Retry-After"] == "2"

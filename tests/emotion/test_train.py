@@ -29,6 +29,7 @@ def run(tiny_npz: Path, tmp_path: Path, *extra: str) -> None:
     )  # fmt: skip
 
 
+@pytest.mark.filterwarnings("ignore:TensorFlow already initialised")  # other tests started TF
 def test_train_resume_and_ship(tiny_npz: Path, tmp_path: Path) -> None:
     run(tiny_npz, tmp_path, "--epochs", "1", "--no-ship")
     with pytest.raises(SystemExit, match="--resume"):
