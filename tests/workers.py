@@ -33,11 +33,21 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def require_redis() -> None:
+def require_redis(url: str = REDIS_URL) -> None:
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        pytest.fail(f"Redis at {REDIS_URL} is not reachable ({exc}); scripts/test.sh starts it.")
+        pytest.fail(f"Redis at {url} is not reachable ({exc}); scripts/test.sh starts it.")
+
+
+def app_env(redis_url: str = REDIS_URL) -> dict[str, str]:
+    """Environment for a process of the project that shares the test database and broker."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": test_database_url(),
+        "TEST_REDIS_URL": redis_url,
+    }
 
 
 @contextmanager
@@ -47,22 +57,19 @@ def celery_worker(
     extra_env: dict[str, str] | None = None,
     pool: str = "solo",
     fresh_broker: bool = True,
+    redis_url: str = REDIS_URL,
+    wait_ready: bool = True,
 ) -> Iterator[tuple[Celery, subprocess.Popen]]:
     """Yield (client app, worker process) once the worker answers a ping; stop it afterwards.
 
     ``fresh_broker`` empties the test Redis database first; a test that restarts a worker
-    to take over unacknowledged messages passes False.
+    to take over unacknowledged messages passes False. ``wait_ready=False`` yields at once
+    (for a worker that is expected to refuse to start).
     """
-    require_redis()
+    require_redis(redis_url)
     if fresh_broker:
-        redis.Redis.from_url(REDIS_URL).flushdb()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": test_database_url(),
-        "TEST_REDIS_URL": REDIS_URL,
-        **(extra_env or {}),
-    }
+        redis.Redis.from_url(redis_url).flushdb()
+    env = {**app_env(redis_url), **(extra_env or {})}
     tmp_path.mkdir(parents=True, exist_ok=True)
     log = (tmp_path / "worker.log").open("w")
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
@@ -92,10 +99,10 @@ def celery_worker(
         stderr=subprocess.STDOUT,
     )
     # Not the current app: shared tasks sent by the code under test must keep the project app's routes.
-    client = Celery("test-client", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
+    client = Celery("test-client", broker=redis_url, backend=redis_url, set_as_current=False)
     try:
         deadline = time.monotonic() + 90
-        while not client.control.ping(timeout=1.0):
+        while wait_ready and not client.control.ping(timeout=1.0):
             if worker.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"worker did not start:\n{(tmp_path / 'worker.log').read_text()}")
         yield client, worker
