@@ -20,6 +20,10 @@ for key, value in {
 
 from moodshop.settings import *  # noqa: E402, F403
 
+# A run may name its own test database (TEST_DATABASE_NAME), so two runs can share a server.
+if os.environ.get("TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
 
 # Tasks go to a real Redis broker (its own database number), consumed by the real worker
