@@ -238,16 +238,21 @@ def refresh_affect_summary(shopper_id: uuid.UUID, product_id: int, user_id: int 
         AffectSummary.objects.filter(shopper_id=shopper_id, product_id=product_id).delete()
         return None
     events = sum(row["events"] for row in rows)
-    summary, _ = AffectSummary.objects.update_or_create(
+    summary = AffectSummary(
         shopper_id=shopper_id,
         product_id=product_id,
-        defaults={
-            "user_id": user_id,
-            "seconds": seconds,
-            "valence": valence(seconds),
-            "mean_confidence": sum(row["confidence"] for row in rows) / events,
-            "updated_at": timezone.now(),
-        },
+        user_id=user_id,
+        seconds=seconds,
+        valence=valence(seconds),
+        mean_confidence=sum(row["confidence"] for row in rows) / events,
+        updated_at=timezone.now(),
+    )
+    # One upsert statement: this runs for every stored frame.
+    AffectSummary.objects.bulk_create(
+        [summary],
+        update_conflicts=True,
+        unique_fields=["shopper_id", "product"],
+        update_fields=["user", "seconds", "valence", "mean_confidence", "updated_at"],
     )
     return summary
 
@@ -264,13 +269,17 @@ def refresh_daily_rollup(product_id: int, day: date) -> None:
     )
     totals = {row["emotion"]: row for row in rows}
     ProductEmotionDaily.objects.filter(product_id=product_id, day=day).exclude(emotion__in=totals).delete()
-    for emotion, row in totals.items():
-        ProductEmotionDaily.objects.update_or_create(
-            product_id=product_id,
-            day=day,
-            emotion=emotion,
-            defaults={"seconds": row["seconds"], "events": row["events"]},
-        )
+    ProductEmotionDaily.objects.bulk_create(
+        [
+            ProductEmotionDaily(
+                product_id=product_id, day=day, emotion=emotion, seconds=row["seconds"], events=row["events"]
+            )
+            for emotion, row in totals.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["product", "day", "emotion"],
+        update_fields=["seconds", "events"],
+    )
 
 
 @dataclass(frozen=True)
