@@ -1,0 +1,753 @@
+"""Per-product reaction analytics for shop staff, as plain functions over the database.
+
+The admin pages, the CSV export and the read-only API all call these, so one figure is
+computed one way. Everything the pages show over a period comes from the anonymous
+per-product daily rollup (``ProductEmotionDaily``): it stays small and indexed with
+millions of raw events, and it outlives the retention purge of raw data. The few figures
+that need the raw reaction events (hourly timelines, top moments, conversion by dominant
+reaction) read them through the ``(product, started_at)`` index and are only available
+within the retention period.
+"""
+
+import heapq
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Avg, Case, Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.functions import RowNumber, TruncDate, TruncHour
+from django.utils import timezone
+
+from shop.models import Category, Interaction, Product
+
+from .ml.labels import CLASSES
+from .models import Consent, ProductEmotionDaily, ReactionEvent
+from .reactions import VALENCE
+
+Granularity = Literal["day", "hour"]
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+MAX_HOURLY_DAYS = 14  # hourly buckets come from raw events: keep the range (and the chart) short
+TOP_MOMENTS = 5
+RANKING_SIZE = 10
+
+POSITIVE = tuple(e for e in CLASSES if VALENCE.get(e, 0.0) > 0)
+NEGATIVE = tuple(e for e in CLASSES if VALENCE.get(e, 0.0) < 0)
+
+
+class PeriodError(ValueError):
+    """The requested period or filter cannot be served; the message says why."""
+
+
+# --- Period and filters --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive range of local days, an optional category and the timeline's bucket size."""
+
+    start: date
+    end: date
+    category_id: int | None = None
+    granularity: Granularity = "day"
+
+    @property
+    def start_at(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.start, time.min))
+
+    @property
+    def end_at(self) -> datetime:
+        """Exclusive: the first instant after the last day."""
+        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def query(self) -> dict[str, str]:
+        """The query-string parameters that reproduce this period (for links and exports)."""
+        params = {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        if self.category_id is not None:
+            params["category"] = str(self.category_id)
+        if self.granularity != "day":
+            params["granularity"] = self.granularity
+        return params
+
+
+def _parse_day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PeriodError(f"'{name}' must be a date as YYYY-MM-DD, not {value!r}.") from None
+
+
+def parse_period(params: Mapping[str, str], today: date | None = None) -> Period:
+    """Read ``from``, ``to``, ``category`` and ``granularity`` from a query string.
+
+    Defaults to the last 30 days; refuses reversed, over-long or unparseable input rather
+    than guessing, so a figure never silently covers another period than the one asked.
+    """
+    today = today or timezone.localdate()
+    end = _parse_day(params.get("to"), "to") or today
+    start = _parse_day(params.get("from"), "from") or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise PeriodError("'from' must not be after 'to'.")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise PeriodError(f"The period may cover at most {MAX_DAYS} days.")
+    requested = params.get("granularity") or "day"
+    if requested not in ("day", "hour"):
+        raise PeriodError("'granularity' must be 'day' or 'hour'.")
+    granularity: Granularity = "hour" if requested == "hour" else "day"
+    if granularity == "hour" and (end - start).days + 1 > MAX_HOURLY_DAYS:
+        raise PeriodError(f"An hourly timeline covers at most {MAX_HOURLY_DAYS} days.")
+    category_id = None
+    if params.get("category"):
+        try:
+            category_id = int(params["category"])
+        except ValueError:
+            raise PeriodError("'category' must be a category id.") from None
+    return Period(start, end, category_id, granularity)
+
+
+# --- The classifier behind the figures -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which emotion model produced the labels, and how accurate it is on FER2013 PublicTest."""
+
+    version: str
+    accuracy: float | None
+    source: str
+
+    @property
+    def accuracy_label(self) -> str:
+        return f"{self.accuracy:.1%}" if self.accuracy is not None else "unknown"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "accuracy": self.accuracy, "accuracy_source": self.source}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def model_info() -> ModelInfo:
+    """The shipped model's version and accuracy; "unknown" until the model and its evaluation exist.
+
+    Read on each call (two small files): a newly shipped model shows up without a restart.
+    An evaluation of another model version than the shipped one is not shown.
+    """
+    card = _read_json(Path(settings.EMOTION_MODEL_DIR) / "model_card.json")
+    version = str(card.get("model_version") or "unknown")
+    for path in (
+        Path(settings.EMOTION_MODEL_DIR) / "eval_publictest.json",
+        Path(settings.BASE_DIR) / "benchmarks" / "results" / "emotion_eval_publictest.json",
+    ):
+        evaluation = _read_json(path)
+        accuracy = evaluation.get("accuracy")
+        if isinstance(accuracy, int | float) and evaluation.get("model_version", version) == version:
+            return ModelInfo(version, float(accuracy), "FER2013 PublicTest")
+    metrics = card.get("test_metrics")
+    accuracy = metrics.get("accuracy") if isinstance(metrics, dict) else None
+    if isinstance(accuracy, int | float):
+        return ModelInfo(version, float(accuracy), "model card test set")
+    return ModelInfo(version, None, "no evaluation found")
+
+
+# --- Database expressions ------------------------------------------------------------------
+
+
+def _weighted(field_name: str, emotions: tuple[str, ...], sign: float = 1.0) -> Sum:
+    """Sum of ``field_name`` weighted by each emotion's valence (times ``sign``) over ``emotions``."""
+    return Sum(
+        Case(
+            *(When(emotion=e, then=F(field_name) * Value(sign * VALENCE[e])) for e in emotions),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+    )
+
+
+def delight_expr(field_name: str = "seconds") -> Sum:
+    """Valence-weighted seconds of the pleasant emotions (happy counts fully, surprise half)."""
+    return _weighted(field_name, POSITIVE)
+
+
+def dislike_expr(field_name: str = "seconds") -> Sum:
+    """Valence-weighted seconds of the unpleasant emotions, as a positive number."""
+    return _weighted(field_name, NEGATIVE, -1.0)
+
+
+def _rollup(period: Period) -> QuerySet[ProductEmotionDaily]:
+    rows = ProductEmotionDaily.objects.filter(day__gte=period.start, day__lte=period.end)
+    if period.category_id is not None:
+        rows = rows.filter(product__category_id=period.category_id)
+    return rows
+
+
+def _ratio(part: float, whole: float) -> float:
+    return part / whole if whole else 0.0
+
+
+# --- Emotion mix -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmotionStat:
+    emotion: str
+    seconds: float
+    events: int
+    share: float  # of all reaction seconds in the period
+    mean_duration: float  # seconds per reaction event
+
+    @property
+    def valence(self) -> float:
+        return VALENCE.get(self.emotion, 0.0)
+
+    @property
+    def percent(self) -> float:
+        return self.share * 100
+
+
+@dataclass(frozen=True)
+class EmotionMix:
+    """Reaction seconds and events per emotion, every emotion listed (zeros included)."""
+
+    emotions: list[EmotionStat]
+
+    @classmethod
+    def from_totals(cls, totals: Mapping[str, tuple[float, int]]) -> "EmotionMix":
+        total = sum(seconds for seconds, _ in totals.values())
+        return cls(
+            [
+                EmotionStat(
+                    e,
+                    totals.get(e, (0.0, 0))[0],
+                    totals.get(e, (0.0, 0))[1],
+                    _ratio(totals.get(e, (0.0, 0))[0], total),
+                    _ratio(*totals.get(e, (0.0, 0))),
+                )
+                for e in CLASSES
+            ]
+        )
+
+    @property
+    def seconds(self) -> float:
+        return sum(s.seconds for s in self.emotions)
+
+    @property
+    def events(self) -> int:
+        return sum(s.events for s in self.emotions)
+
+    @property
+    def delight(self) -> float:
+        return sum(s.seconds * s.valence for s in self.emotions if s.valence > 0)
+
+    @property
+    def dislike(self) -> float:
+        return -sum(s.seconds * s.valence for s in self.emotions if s.valence < 0)
+
+    @property
+    def valence(self) -> float:
+        """Duration-weighted valence in [-1, 1]; 0 without reactions."""
+        return _ratio(self.delight - self.dislike, self.seconds)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seconds": self.seconds,
+            "events": self.events,
+            "valence": self.valence,
+            "delight_seconds": self.delight,
+            "dislike_seconds": self.dislike,
+            "emotions": {
+                s.emotion: {
+                    "seconds": s.seconds,
+                    "events": s.events,
+                    "share": s.share,
+                    "mean_duration_seconds": s.mean_duration,
+                }
+                for s in self.emotions
+            },
+        }
+
+
+def emotion_mix(rows: QuerySet[ProductEmotionDaily]) -> EmotionMix:
+    """The emotion mix of some rollup rows, aggregated by the database (one row per emotion)."""
+    totals = rows.values("emotion").annotate(s=Sum("seconds"), n=Sum("events")).values_list("emotion", "s", "n")
+    return EmotionMix.from_totals({emotion: (seconds or 0.0, n or 0) for emotion, seconds, n in totals})
+
+
+# --- Timeline ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One day or hour of the timeline: reaction seconds per emotion."""
+
+    start: datetime | date
+    seconds: dict[str, float]
+
+    @property
+    def total(self) -> float:
+        return sum(self.seconds.values())
+
+    @property
+    def valence(self) -> float:
+        return _ratio(sum(VALENCE.get(e, 0.0) * s for e, s in self.seconds.items()), self.total)
+
+
+def _buckets(period: Period) -> list[datetime | date]:
+    if period.granularity == "hour":
+        first = period.start_at
+        return [timezone.localtime(first + timedelta(hours=h)) for h in range(period.days * 24)]
+    return [period.start + timedelta(days=d) for d in range(period.days)]
+
+
+def timeline(product: Product, period: Period) -> list[Bucket]:
+    """Reaction seconds per emotion for every day (rollup) or hour (raw events) of the period.
+
+    Every bucket is present, empty ones too, so charts and exports have a regular axis.
+    """
+    if period.granularity == "hour":
+        rows = (
+            ReactionEvent.objects.filter(product=product, started_at__gte=period.start_at, started_at__lt=period.end_at)
+            .annotate(bucket=TruncHour("started_at"))
+            .values("bucket", "emotion")
+            .annotate(s=Sum("duration_seconds"))
+            .values_list("bucket", "emotion", "s")
+        )
+    else:
+        rows = (
+            _rollup(period)
+            .filter(product=product)
+            .values("day", "emotion")
+            .annotate(s=Sum("seconds"))
+            .values_list("day", "emotion", "s")
+        )
+    seconds: dict[datetime | date, dict[str, float]] = {}
+    for bucket, emotion, s in rows:
+        key = timezone.localtime(bucket) if isinstance(bucket, datetime) else bucket
+        seconds.setdefault(key, {})[emotion] = s
+    return [Bucket(start, {e: seconds.get(start, {}).get(e, 0.0) for e in CLASSES}) for start in _buckets(period)]
+
+
+# --- One product ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One long reaction: when, which emotion, how long, how sure the classifier was."""
+
+    emotion: str
+    started_at: datetime
+    duration: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Viewers whose dominant reaction was ``reaction``, and how many of them carted or bought."""
+
+    reaction: str  # an emotion, "none" (no reaction captured) or "all"
+    viewers: int
+    carted: int
+    purchased: int
+
+    @property
+    def cart_rate(self) -> float:
+        return _ratio(self.carted, self.viewers)
+
+    @property
+    def purchase_rate(self) -> float:
+        return _ratio(self.purchased, self.viewers)
+
+
+@dataclass(frozen=True)
+class Traffic:
+    views: int
+    viewers: int
+    consenting_viewers: int
+    mean_dwell: float | None
+
+
+@dataclass(frozen=True)
+class ProductReactions:
+    product: Product
+    period: Period
+    traffic: Traffic
+    mix: EmotionMix
+    timeline: list[Bucket]
+    positive_moments: list[Moment]
+    negative_moments: list[Moment]
+    conversion: list[Conversion]
+    model: ModelInfo = field(default_factory=model_info)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form, the API's answer."""
+        return {
+            "product": {"id": self.product.pk, "name": self.product.name, "category": self.product.category_id},
+            "period": {"from": self.period.start, "to": self.period.end, "granularity": self.period.granularity},
+            "model": self.model.as_dict(),
+            "views": self.traffic.views,
+            "viewers": self.traffic.viewers,
+            "consenting_viewers": self.traffic.consenting_viewers,
+            "mean_dwell_seconds": self.traffic.mean_dwell,
+            **self.mix.as_dict(),
+            "timeline": [{"start": b.start, "seconds": b.seconds, "valence": b.valence} for b in self.timeline],
+            "top_moments": {
+                "positive": [m.__dict__ for m in self.positive_moments],
+                "negative": [m.__dict__ for m in self.negative_moments],
+            },
+            "conversion": [
+                {
+                    "reaction": c.reaction,
+                    "viewers": c.viewers,
+                    "carted": c.carted,
+                    "purchased": c.purchased,
+                    "cart_rate": c.cart_rate,
+                    "purchase_rate": c.purchase_rate,
+                }
+                for c in self.conversion
+            ],
+        }
+
+
+def _views(product: Product, period: Period) -> QuerySet[Interaction]:
+    return Interaction.objects.filter(
+        product=product, kind=Interaction.Kind.VIEW, created_at__gte=period.start_at, created_at__lt=period.end_at
+    )
+
+
+def traffic(product: Product, period: Period) -> Traffic:
+    """Views, distinct viewers, viewers who had camera consent at the time, and mean dwell time."""
+    consented = Consent.objects.filter(
+        Q(withdrawn_at=None) | Q(withdrawn_at__gt=OuterRef("created_at")),
+        shopper_id=OuterRef("shopper_id"),
+        granted_at__lte=OuterRef("created_at"),
+    )
+    row = (
+        _views(product, period)
+        .annotate(consented=Exists(consented))
+        .aggregate(
+            views=Count("id"),
+            viewers=Count("shopper_id", distinct=True),
+            consenting=Count("shopper_id", distinct=True, filter=Q(consented=True)),
+            dwell=Avg("dwell_seconds"),
+        )
+    )
+    return Traffic(row["views"], row["viewers"], row["consenting"], row["dwell"])
+
+
+def top_moments(product: Product, period: Period, emotions: tuple[str, ...]) -> list[Moment]:
+    """The longest reactions among ``emotions`` (raw events: within the retention period only)."""
+    rows = (
+        ReactionEvent.objects.filter(
+            product=product, emotion__in=emotions, started_at__gte=period.start_at, started_at__lt=period.end_at
+        )
+        .order_by("-duration_seconds", "started_at")
+        .values_list("emotion", "started_at", "duration_seconds", "mean_confidence")[:TOP_MOMENTS]
+    )
+    return [Moment(*row) for row in rows]
+
+
+def conversion(product: Product, period: Period) -> list[Conversion]:
+    """Cart and purchase rates of the period's viewers, split by their dominant reaction.
+
+    A viewer's dominant reaction is the emotion with the most seconds on this product in the
+    period, chosen by the database (one row per reacting viewer comes back); "none" are
+    viewers without a captured reaction, "all" every viewer.
+    """
+    dominant = (
+        ReactionEvent.objects.filter(product=product, started_at__gte=period.start_at, started_at__lt=period.end_at)
+        .values("shopper_id", "emotion")
+        .annotate(s=Sum("duration_seconds"))
+        .annotate(rank=Window(RowNumber(), partition_by=[F("shopper_id")], order_by=[F("s").desc(), F("emotion")]))
+        .filter(rank=1)
+        .values_list("shopper_id", "emotion")
+    )
+    reaction_of = dict(dominant)
+    viewers = set(_views(product, period).order_by().values_list("shopper_id", flat=True).distinct())
+    viewers |= reaction_of.keys()  # a reaction implies a view, even one logged just before the period
+    acted = (
+        Interaction.objects.filter(
+            product=product,
+            kind__in=[Interaction.Kind.CART, Interaction.Kind.PURCHASE],
+            created_at__gte=period.start_at,
+            created_at__lt=period.end_at,
+        )
+        .order_by()
+        .values_list("kind", "shopper_id")
+        .distinct()
+    )
+    by_kind: dict[str, set] = {Interaction.Kind.CART: set(), Interaction.Kind.PURCHASE: set()}
+    for kind, shopper in acted:
+        by_kind[kind].add(shopper)
+    carted, purchased = by_kind[Interaction.Kind.CART] & viewers, by_kind[Interaction.Kind.PURCHASE] & viewers
+    groups: dict[str, set] = {}
+    for shopper in viewers:
+        groups.setdefault(reaction_of.get(shopper, "none"), set()).add(shopper)
+    rows = [
+        Conversion(reaction, len(group), len(group & carted), len(group & purchased))
+        for reaction in (*CLASSES, "none")
+        if (group := groups.get(reaction))
+    ]
+    return [*rows, Conversion("all", len(viewers), len(viewers & carted), len(viewers & purchased))]
+
+
+def product_reactions(product: Product, period: Period) -> ProductReactions:
+    """Everything the product page, its CSV and the API show, for one product and period."""
+    return ProductReactions(
+        product=product,
+        period=period,
+        traffic=traffic(product, period),
+        mix=emotion_mix(_rollup(period).filter(product=product)),
+        timeline=timeline(product, period),
+        positive_moments=top_moments(product, period, POSITIVE),
+        negative_moments=top_moments(product, period, NEGATIVE),
+        conversion=conversion(product, period),
+    )
+
+
+# --- Overview --------------------------------------------------------------------------------------
+
+
+class ProductTotals(NamedTuple):
+    """One product's reaction totals over a period, as the database aggregated them.
+
+    A named tuple, not a dataclass: the overview builds one per product (10k at benchmark scale).
+    """
+
+    product_id: int
+    seconds: float
+    events: int
+    delight: float
+    dislike: float
+
+    @property
+    def valence(self) -> float:
+        return _ratio(self.delight - self.dislike, self.seconds)
+
+
+@dataclass(frozen=True)
+class RankedProduct:
+    totals: ProductTotals
+    name: str
+    category: str
+    spark: list[float]  # the ranking's measure per day of the period
+
+
+@dataclass
+class CategoryRow:
+    category_id: int
+    name: str
+    products: int = 0
+    seconds: float = 0.0
+    events: int = 0
+    delight: float = 0.0
+    dislike: float = 0.0
+
+    @property
+    def valence(self) -> float:
+        return _ratio(self.delight - self.dislike, self.seconds)
+
+
+@dataclass(frozen=True)
+class Overview:
+    period: Period
+    mix: EmotionMix
+    products: int  # products with at least one reaction in the period
+    by_delight: list[RankedProduct]
+    by_dislike: list[RankedProduct]
+    categories: list[CategoryRow]
+    model: ModelInfo = field(default_factory=model_info)
+
+
+def product_totals(period: Period) -> list[ProductTotals]:
+    """Per-product totals over the period: one scan of the rollup, grouped by the database.
+
+    The overview's rankings and category table are all cut from this one result (one row
+    per product with reactions), which is cheaper than scanning the rollup once for each.
+    """
+    rows = (
+        _rollup(period)
+        .values("product_id")
+        .annotate(s=Sum("seconds"), n=Sum("events"), delight=delight_expr(), dislike=dislike_expr())
+        .order_by()
+        .values_list("product_id", "s", "n", "delight", "dislike")
+    )
+    return list(map(ProductTotals._make, rows))
+
+
+def _ranked(totals: list[ProductTotals], period: Period, measure: str, limit: int) -> list[RankedProduct]:
+    """The ``limit`` products with the most ``measure`` (delight or dislike), with daily sparklines."""
+    top = heapq.nlargest(
+        limit,
+        (t for t in totals if getattr(t, measure) > 0),
+        key=lambda t: (getattr(t, measure), -t.product_id),
+    )
+    ids = [t.product_id for t in top]
+    names = {
+        pk: (name, category)
+        for pk, name, category in Product.objects.filter(pk__in=ids).values_list("pk", "name", "category__name")
+    }
+    daily = (
+        ProductEmotionDaily.objects.filter(product_id__in=ids, day__gte=period.start, day__lte=period.end)
+        .values("product_id", "day")
+        .annotate(v=delight_expr() if measure == "delight" else dislike_expr())
+        .values_list("product_id", "day", "v")
+    )
+    sparks = {pk: [0.0] * period.days for pk in ids}
+    for pk, day, value in daily:
+        sparks[pk][(day - period.start).days] = value
+    return [RankedProduct(t, *names[t.product_id], sparks[t.product_id]) for t in top]
+
+
+def _categories(totals: list[ProductTotals], period: Period) -> list[CategoryRow]:
+    """Reaction totals per category, most delighted first, summed from the per-product totals."""
+    categories = Category.objects.order_by()
+    if period.category_id is not None:
+        categories = categories.filter(pk=period.category_id)
+    rows = {pk: CategoryRow(pk, name) for pk, name in categories.values_list("pk", "name")}
+    products = Product.objects.filter(category__in=rows.keys()).order_by()
+    category_of = dict(products.values_list("pk", "category_id"))
+    for t in totals:
+        row = rows[category_of[t.product_id]]
+        row.products += 1
+        row.seconds += t.seconds
+        row.events += t.events
+        row.delight += t.delight
+        row.dislike += t.dislike
+    return sorted((r for r in rows.values() if r.products), key=lambda r: (-r.delight, r.name))
+
+
+def overview(period: Period, limit: int = RANKING_SIZE) -> Overview:
+    """The dashboard: overall mix, products ranked by delight and by dislike, categories."""
+    totals = product_totals(period)
+    return Overview(
+        period=period,
+        mix=emotion_mix(_rollup(period)),
+        products=len(totals),
+        by_delight=_ranked(totals, period, "delight", limit),
+        by_dislike=_ranked(totals, period, "dislike", limit),
+        categories=_categories(totals, period),
+    )
+
+
+def find_products(query: str, limit: int = 20) -> list[Product]:
+    """Products whose name contains ``query``: the way to a product that is in no ranking."""
+    query = query.strip()
+    if not query:
+        return []
+    return list(Product.objects.filter(name__icontains=query).select_related("category").order_by("name")[:limit])
+
+
+# --- CSV export (aggregates only, never per-frame or per-event rows) --------------------------------
+
+
+def _model_columns(model: ModelInfo) -> list[str]:
+    return [model.version, "" if model.accuracy is None else f"{model.accuracy:.4f}"]
+
+
+MODEL_HEADER = ["model_version", "model_accuracy"]
+
+
+def overview_csv_rows(period: Period) -> Iterator[list[Any]]:
+    """One row per product with reactions in the period: seconds and events per emotion, valence."""
+    model = model_info()
+    yield [
+        "product_id",
+        "product",
+        "category",
+        *(f"{e}_seconds" for e in CLASSES),
+        "seconds",
+        "events",
+        "delight_seconds",
+        "dislike_seconds",
+        "valence",
+        *MODEL_HEADER,
+    ]
+    per_emotion = {f"s_{e}": Sum("seconds", filter=Q(emotion=e), default=0.0) for e in CLASSES}
+    rows = (
+        _rollup(period)
+        .values("product_id", "product__name", "product__category__name")
+        .annotate(**per_emotion, s=Sum("seconds"), n=Sum("events"), delight=delight_expr(), dislike=dislike_expr())
+        .order_by("-delight", "product_id")
+    )
+    for r in rows.iterator(chunk_size=2000):
+        yield [
+            r["product_id"],
+            r["product__name"],
+            r["product__category__name"],
+            *(round(r[f"s_{e}"], 3) for e in CLASSES),
+            round(r["s"], 3),
+            r["n"],
+            round(r["delight"], 3),
+            round(r["dislike"], 3),
+            round(_ratio(r["delight"] - r["dislike"], r["s"]), 4),
+            *_model_columns(model),
+        ]
+
+
+def product_csv_rows(product: Product, period: Period) -> Iterator[list[Any]]:
+    """The product's timeline: one row per day or hour, seconds per emotion and valence."""
+    model = model_info()
+    yield [period.granularity, *(f"{e}_seconds" for e in CLASSES), "seconds", "valence", *MODEL_HEADER]
+    for bucket in timeline(product, period):
+        yield [
+            bucket.start.isoformat(),
+            *(round(bucket.seconds[e], 3) for e in CLASSES),
+            round(bucket.total, 3),
+            round(bucket.valence, 4),
+            *_model_columns(model),
+        ]
+
+
+# --- Rollup maintenance ----------------------------------------------------------------------------
+
+
+def recomputed_rollup(events: QuerySet[ReactionEvent] | None = None) -> QuerySet[ReactionEvent]:
+    """The daily rollup recomputed from raw events by the database: one row per product, day, emotion.
+
+    Days are local days of ``started_at``, as ``services.refresh_daily_rollup`` counts them.
+    """
+    events = ReactionEvent.objects.all() if events is None else events
+    return (
+        events.annotate(day=TruncDate("started_at"))
+        .values("product_id", "day", "emotion")
+        .annotate(seconds=Sum("duration_seconds"), events=Count("id"))
+        .order_by()
+    )
+
+
+def rebuild_rollup() -> int:
+    """Replace the whole rollup with a recomputation from the raw events, in one INSERT ... SELECT.
+
+    For bulk loads (the benchmark seeder), where refreshing one product-day at a time would
+    take hours. Days whose raw events were purged keep their rollup rows: they cannot be
+    recomputed, and the rollup is the only record of them.
+    """
+    rows = recomputed_rollup()
+    with transaction.atomic():
+        days_with_events = ReactionEvent.objects.annotate(day=TruncDate("started_at")).values("day")
+        ProductEmotionDaily.objects.filter(day__in=days_with_events.distinct()).delete()
+        select, params = rows.values_list("product_id", "day", "emotion", "seconds", "events").query.sql_with_params()
+        columns = ", ".join(
+            connection.ops.quote_name(ProductEmotionDaily._meta.get_field(name).column)
+            for name in ("product", "day", "emotion", "seconds", "events")
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {ProductEmotionDaily._meta.db_table} ({columns}) {select}", params)
+            return cursor.rowcount
