@@ -1,0 +1,1 @@
+from tests.capture.conftest import face_jpeg  # noqa: F401  (shared fixture)
