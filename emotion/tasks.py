@@ -34,7 +34,7 @@ def classifier():
     if _classifier is None:
         from emotion.ml.inference import EmotionClassifier
 
-        _classifier = EmotionClassifier(settings.EMOTION_MODEL_DIR)
+        _classifier = EmotionClassifier(settings.EMOTION_MODEL_DIR, tta=settings.EMOTION_WORKER_TTA)
     return _classifier
 
 
