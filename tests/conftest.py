@@ -1,8 +1,12 @@
-"""Shared fixtures: a small catalog and media written to a temporary folder."""
+"""Shared fixtures: a small catalog, media in a temporary folder, a camera frame of a real face."""
 
+import io
 from decimal import Decimal
 
+import numpy as np
 import pytest
+from PIL import Image
+from skimage import data
 
 from shop.models import Category, Product
 
@@ -45,3 +49,11 @@ def make_product(category):
 @pytest.fixture
 def product(make_product) -> Product:
     return make_product(name="Aurora Headphones", slug="aurora-headphones", price=Decimal("99.90"))
+
+
+@pytest.fixture(scope="session")
+def face_jpeg() -> bytes:
+    """A real face (scikit-image's public-domain astronaut), as a browser would send it."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(Image.fromarray(data.astronaut()).resize((320, 240)))).save(buffer, "JPEG", quality=70)
+    return buffer.getvalue()

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-def test_database_url() -> str:
+def shared_database_url() -> str:
     """The URL of the database pytest-django created, so the worker writes where the test reads."""
     if connection.vendor != "postgresql":
         pytest.skip(
@@ -45,7 +45,7 @@ def app_env(redis_url: str = REDIS_URL) -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": shared_database_url(),
         "TEST_REDIS_URL": redis_url,
     }
 

@@ -5,7 +5,6 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from PIL import Image
-from skimage import data
 
 
 def encode(array: np.ndarray, fmt: str = "JPEG", **options) -> bytes:
@@ -18,12 +17,6 @@ def encode(array: np.ndarray, fmt: str = "JPEG", **options) -> bytes:
 def _fresh_throttles():
     """Rate-limit counters live in the cache; each test starts with none."""
     cache.clear()
-
-
-@pytest.fixture(scope="session")
-def face_jpeg() -> bytes:
-    """A real face (scikit-image's public-domain astronaut), as a browser would send it."""
-    return encode(np.asarray(Image.fromarray(data.astronaut()).resize((320, 240))), quality=70)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.db import connection
 from emotion.models import EmotionObservation
 from tests.capture.conftest import Shopper
 from tests.reliability.services import Browser, TcpProxy, private_redis, web_server
-from tests.workers import celery_worker, test_database_url
+from tests.workers import celery_worker, shared_database_url
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -63,7 +63,7 @@ def test_redis_restart_while_frames_are_in_flight(tmp_path, product, face_jpeg):
 def test_postgres_unavailable_briefly(tmp_path, product, face_jpeg):
     """The worker's database goes away for a few seconds: it retries with backoff, loses nothing."""
     proxy = TcpProxy((connection.settings_dict["PORT"] and int(connection.settings_dict["PORT"])) or 5432)
-    parts = urlsplit(test_database_url())
+    parts = urlsplit(shared_database_url())
     via_proxy = urlunsplit(parts._replace(netloc=f"{parts.netloc.rsplit('@', 1)[0]}@127.0.0.1:{proxy.port}"))
     shopper = Shopper()
     view_id = shopper.open(product)
