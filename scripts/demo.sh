@@ -11,6 +11,7 @@ mkdir -p var
 
 $py manage.py migrate --noinput
 $py manage.py seed_demo
+$py manage.py train_recommender
 DJANGO_SUPERUSER_USERNAME=admin DJANGO_SUPERUSER_EMAIL=admin@example.com \
 DJANGO_SUPERUSER_PASSWORD=${DEMO_ADMIN_PASSWORD:-moodshop-admin} \
   $py manage.py createsuperuser --noinput >/dev/null 2>&1 || true

@@ -57,7 +57,12 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "shop/product_detail.html",
-        {"product": product, "view_id": view.view_id, "form": AddToCartForm(initial={"quantity": 1}), "related": related},
+        {
+            "product": product,
+            "view_id": view.view_id,
+            "form": AddToCartForm(initial={"quantity": 1}),
+            "related": related,
+        },
     )
 
 

@@ -5,6 +5,8 @@ are relaxed because the test client speaks plain HTTP.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 for key, value in {
     "SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdefghijklmnop",
@@ -23,6 +25,9 @@ from moodshop.settings import *  # noqa: E402, F403
 # A run may name its own test database (TEST_DATABASE_NAME), so two runs can share a server.
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}  # noqa: F405
+
+# Never pick up a recommender model trained on the developer's demo data.
+RECOMMENDER_MODEL_DIR = Path(tempfile.mkdtemp(prefix="moodshop-test-recommender-"))
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
 

@@ -63,6 +63,7 @@ def tune_blend(
     seed: int = 0,
     k: int = 10,
     shares: AffectShares | None = None,
+    num_threads: int = 1,
 ) -> BlendChoice:
     """Grid-search (confidence strength, re-ranking weight) for NDCG@k on ``validation``.
 
@@ -74,7 +75,7 @@ def tune_blend(
     trials: list[dict[str, float]] = []
     per_user: dict[tuple[float, float], NDArray[np.float64]] = {}
     for strength in strengths:
-        model = FactorModel.train(adjust_confidence(fit, signal.valence, strength), params, seed)
+        model = FactorModel.train(adjust_confidence(fit, signal.valence, strength), params, seed, num_threads)
         for weight in weights:
             scorer = BlendedScorer(model, signal, weight, shares)
             scores = evaluate(scorer, fit, validation, k)

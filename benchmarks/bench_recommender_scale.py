@@ -1,0 +1,267 @@
+"""Benchmark: recommender training at scale, and GET /api/v1/recommendations/ latency under load.
+
+(i)  Training: 10k products × 50k shoppers × 2M interactions, generated in numpy straight into
+     the engine (no ORM): shoppers with a few favourite categories out of 50, skewed product
+     popularity, views with dwell times, carts and purchases, and reactions on 2 % of the
+     (shopper, product) pairs. Runs the production pipeline (``recommender.training.fit``:
+     blend tuning on a validation split, then the final ALS fit) in a child process, timing
+     both steps and reading its peak memory. Target: training <= 60 s.
+(ii) API: that model published for a PostgreSQL shop with the same 10k products, gunicorn on
+     loopback, wrk at several concurrency levels, each request from the next of 500 shoppers
+     with a live history (8 views, 2 reactions) that is folded in on every request.
+     Targets: p50 <= 20 ms, p99 <= 100 ms (judged per level: latency grows with queueing).
+     GET /api/v1/consent/ with the same sessions and levels is the baseline of the stack itself.
+
+Writes benchmarks/results/recommender_scale.json. Needs PostgreSQL, Redis and wrk:
+
+    .venv/bin/python benchmarks/bench_recommender_scale.py [--seconds 20] [--connections 2 4 8] [--workers 2]
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.bench_ingest import run_wrk, wait_until_up
+from benchmarks.common import ROOT, drop_database, fresh_database, server_env, setup_django, write_result
+
+DB = "moodshop_bench_recommender"
+PORT = 8766
+USERS, ITEMS, INTERACTIONS, CATEGORIES = 50_000, 10_000, 2_000_000, 50
+REACTED_SHARE = 0.02
+SHOPPERS = 500
+
+
+def synthetic_shop(n_users: int, n_items: int, n_events: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Interaction events as arrays: user, item, kind (0 view, 1 cart, 2 purchase), dwell seconds."""
+    rng = np.random.default_rng(seed)
+    item_category = rng.integers(CATEGORIES, size=n_items)
+    item_weight = 1.0 / (rng.permutation(n_items) + 1.0) ** 0.7  # a long tail of product popularity
+    activity = rng.lognormal(0.0, 1.0, n_users)
+    users = rng.choice(n_users, size=n_events, p=activity / activity.sum())
+    favourites = rng.integers(CATEGORIES, size=(n_users, 3))
+    taste = favourites[users, rng.integers(3, size=n_events)]
+    categories = np.where(rng.random(n_events) < 0.8, taste, rng.integers(CATEGORIES, size=n_events))
+    items = np.empty(n_events, dtype=np.int64)
+    for category in range(CATEGORIES):
+        events = np.flatnonzero(categories == category)
+        members = np.flatnonzero(item_category == category)
+        weights = item_weight[members]
+        items[events] = rng.choice(members, size=len(events), p=weights / weights.sum())
+    kinds = rng.choice(3, size=n_events, p=[0.85, 0.10, 0.05])
+    dwell = rng.lognormal(2.5, 1.0, n_events)
+    return {
+        "users": users,
+        "items": items,
+        "kinds": kinds,
+        "dwell": dwell,
+        "item_category": item_category,
+        "favourites": favourites,
+    }
+
+
+def _rss_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def train(product_ids: list[int], model_dir: Path, threads: int) -> dict[str, Any]:
+    """Part (i), in its own process so its memory is its own: generate, fit, publish."""
+    from recommender import store
+    from recommender.ml.affect import AffectSignal
+    from recommender.ml.matrix import ConfidenceWeights, IdIndex, InteractionMatrix, from_pairs
+    from recommender.training import fit
+
+    start = time.perf_counter()
+    shop = synthetic_shop(USERS, ITEMS, INTERACTIONS)
+    weights = ConfidenceWeights()
+    confidence_values = np.select(
+        [shop["kinds"] == 0, shop["kinds"] == 1], [weights.views(shop["dwell"]), weights.cart], weights.purchase
+    )
+    confidence = from_pairs(shop["users"], shop["items"], confidence_values, (USERS, ITEMS))
+    pair_users = np.repeat(np.arange(USERS), np.diff(confidence.indptr))
+    rng = np.random.default_rng(1)
+    reacted = rng.random(confidence.nnz) < REACTED_SHARE
+    users, items = pair_users[reacted], confidence.indices[reacted]
+    liked = (shop["favourites"][users] == shop["item_category"][items, None]).any(axis=1)
+    valences = np.clip(np.where(liked, 0.5, -0.4) + rng.normal(0, 0.3, len(users)), -1, 1)
+    signal = AffectSignal.from_pairs(users, items, valences, confidence.shape, shop["item_category"])
+    data = InteractionMatrix(confidence, IdIndex(f"s{u}" for u in range(USERS)), IdIndex(product_ids))
+    generate_seconds = time.perf_counter() - start
+
+    del shop
+    rss_before = _rss_mb("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    trained = fit(data, signal, seed=0, num_threads=threads)
+    peak = _rss_mb("VmHWM")
+    start = time.perf_counter()
+    version = store.publish(model_dir, trained.model, data.users, data.items, trained.metrics)
+    return {
+        "users": USERS,
+        "items": ITEMS,
+        "interactions": INTERACTIONS,
+        "pairs": int(confidence.nnz),
+        "reacted_pairs": int(reacted.sum()),
+        "threads": threads,
+        "generate_seconds": round(generate_seconds, 2),
+        "tuning_seconds": trained.metrics["seconds"]["tuning"],
+        "training_seconds": trained.metrics["seconds"]["training"],
+        "pipeline_seconds": round(trained.metrics["seconds"]["tuning"] + trained.metrics["seconds"]["training"], 2),
+        "publish_seconds": round(time.perf_counter() - start, 2),
+        "rss_with_data_mb": round(rss_before, 1),
+        "peak_rss_mb": round(peak, 1),
+        "training_extra_mb": round(peak - rss_before, 1),
+        "blend": trained.metrics["blend"],
+        "validation": trained.metrics["validation"],
+        "params": trained.metrics["params"],
+        "version": version,
+    }
+
+
+def prepare_shoppers(n: int, path: Path) -> None:
+    """Sessions whose shoppers viewed 8 products and reacted to 2: the live row of each request."""
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    from emotion.models import AffectSummary
+    from shop.models import Interaction, Product
+
+    pks = list(Product.objects.values_list("pk", flat=True))
+    rng = random.Random(0)
+    views, reactions, lines = [], [], []
+    for _ in range(n):
+        shopper = uuid.uuid4()
+        session = SessionStore()
+        session["shopper_id"] = str(shopper)
+        session.create()
+        seen = rng.sample(pks, 8)
+        views += [Interaction(kind="view", product_id=pk, shopper_id=shopper, dwell_seconds=30.0) for pk in seen]
+        reactions += [
+            AffectSummary(shopper_id=shopper, product_id=pk, seconds={"happy": 6.0}, valence=0.75) for pk in seen[:2]
+        ]
+        lines.append(f"{session.session_key}|x|0|0")
+    Interaction.objects.bulk_create(views, batch_size=5000)
+    AffectSummary.objects.bulk_create(reactions, batch_size=5000)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, nargs="+", default=[2, 4, 8], help="wrk concurrency levels")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=2, help="training threads (implicit)")
+    parser.add_argument("--train-only", type=Path, help=argparse.SUPPRESS)  # child mode: product ids file
+    parser.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.train_only:  # the child process of part (i)
+        setup_django(dict(os.environ))
+        product_ids = json.loads(args.train_only.read_text())
+        print("TRAINJSON " + json.dumps(train(product_ids, args.model_dir, args.threads)), flush=True)
+        return
+
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="moodshop-bench-rec-"))
+    model_dir = work / "recommender"
+    env = server_env(
+        fresh_database(DB), CONN_MAX_AGE="600", RECOMMENDER_MODEL_DIR=str(model_dir), RECOMMENDER_SERVE_THREADS="1"
+    )
+    server = None
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "seed_demo", "--products", str(ITEMS), "--shoppers", "100"],
+            cwd=ROOT,
+            env={**env, "MEDIA_ROOT": str(work / "media")},
+            check=True,
+        )
+        setup_django(env)
+        from shop.models import Product
+
+        ids_file = work / "product_ids.json"
+        ids_file.write_text(json.dumps(list(Product.objects.order_by("pk").values_list("pk", flat=True))))
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                *("--train-only", str(ids_file), "--model-dir", str(model_dir), "--threads", str(args.threads)),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if child.returncode:
+            raise RuntimeError(f"training failed:\n{child.stdout}\n{child.stderr}")
+        training = json.loads(child.stdout.split("TRAINJSON ", 1)[1])
+        print(json.dumps(training, indent=2))
+
+        shoppers = work / "shoppers.txt"
+        prepare_shoppers(SHOPPERS, shoppers)
+        server = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn", "moodshop.wsgi:application"),
+                *("-b", f"127.0.0.1:{PORT}", "-w", str(args.workers), "--log-level", "warning"),
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        url = f"http://127.0.0.1:{PORT}/api/v1/recommendations/?limit=10"
+        wait_until_up(url)
+        run_wrk(url, "get", shoppers, shoppers, 5, max(args.connections), 0)  # warm-up: every worker loads the model
+        baseline_url = f"http://127.0.0.1:{PORT}/api/v1/consent/"
+        api, baseline = [], []
+        for level, c in enumerate(args.connections):
+            api.append({"connections": c, **run_wrk(url, "get", shoppers, shoppers, args.seconds, c, level + 1)})
+            baseline.append({"connections": c, **run_wrk(baseline_url, "get", shoppers, shoppers, args.seconds, c, 9)})
+        load = os.getloadavg()
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        drop_database(DB)
+        shutil.rmtree(work, ignore_errors=True)
+
+    write_result(
+        "recommender_scale",
+        {
+            "benchmark": "recommender training at scale and GET /api/v1/recommendations/ under load",
+            "training": training,
+            "api": {
+                "endpoint": "GET /api/v1/recommendations/?limit=10",
+                "gunicorn_workers": args.workers,
+                "seconds_per_level": args.seconds,
+                "shoppers": SHOPPERS,
+                "database": "postgresql",
+                "cache_and_sessions": "redis (cached_db sessions)",
+                "levels": [
+                    {**level, "meets_latency_targets": level["p50_ms"] <= 20 and level["p99_ms"] <= 100}
+                    for level in api
+                ],
+            },
+            # What the stack itself costs on this machine: a session read and a small JSON answer.
+            "baseline_get_consent": baseline,
+            "load_average_after": [round(x, 2) for x in load],
+            "targets": {"training_seconds": 60, "p50_ms": 20, "p99_ms": 100},
+            "meets_training_target": training["pipeline_seconds"] <= 60,
+            "all_responses_200": all(level["statuses"].get("200", 0) == level["requests"] for level in api),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""``python manage.py evaluate_recommender [--json OUT]``: the engine's offline evaluation.
+
+Runs the very functions of ``benchmarks/bench_recommender_offline.py`` (CF on RetailRocket
+and MovieLens, the emotion blend on simulated shops) with the same seed and single-threaded
+BLAS, so its figures reproduce the committed ``benchmarks/results/recommender_offline.json``;
+it then prints the headline NDCG@10 figures next to the committed ones.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from threadpoolctl import threadpool_limits
+
+from benchmarks import bench_recommender_offline as bench
+from recommender.ml.datasets import DATASETS_DIR
+from recommender.ml.evaluate import K
+from recommender.ml.simulate import mean_recall
+
+COMMITTED = Path(settings.BASE_DIR) / "benchmarks" / "results" / "recommender_offline.json"
+
+
+def headline(result: dict[str, Any]) -> dict[str, float]:
+    """The figures worth comparing: test NDCG@10 per data set and model, and the blend's gain."""
+    figures = {
+        f"{dataset} {model} ndcg": metrics["ndcg"]
+        for dataset, part in result.get("cf", {}).items()
+        for model, metrics in part["test"].items()
+    }
+    emotion = result.get("emotion")
+    if emotion:
+        figures |= {f"shop {model} ndcg": metrics["ndcg"] for model, metrics in emotion["test"].items()}
+        figures["shop blend relative gain (mean)"] = emotion["relative_gain_mean"]
+    return figures
+
+
+class Command(BaseCommand):
+    help = "Offline evaluation of the recommender engine; reproduces benchmarks/results/recommender_offline.json."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", type=Path, help="write the full results here")
+        parser.add_argument("--part", choices=("all", "cf", "emotion"), default="all")
+        parser.add_argument("--datasets", type=Path, default=DATASETS_DIR)
+        parser.add_argument("--confusion", type=Path, help="emotion classifier evaluation JSON")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--compare", type=Path, default=COMMITTED, help="results to compare with")
+
+    def handle(self, *args: object, **options: Any) -> None:
+        result: dict[str, Any] = {"benchmark": "recommender_offline", "seed": options["seed"], "k": K}
+        confusion, source = bench.classifier(options["confusion"])
+        with threadpool_limits(1, "blas"):
+            if options["part"] in ("all", "cf"):
+                try:
+                    result["cf"] = bench.run_cf(options["datasets"], options["seed"])
+                except FileNotFoundError as exc:
+                    raise CommandError(f"public data set missing: {exc}") from exc
+            if options["part"] in ("all", "emotion"):
+                result["emotion"] = bench.run_emotion(confusion, options["seed"])
+                result["emotion"]["classifier"] = {"source": source, "mean_recall": mean_recall(confusion)}
+        if options["json"]:
+            options["json"].parent.mkdir(parents=True, exist_ok=True)
+            options["json"].write_text(json.dumps(result, indent=2) + "\n")
+        self._compare(headline(result), options["compare"])
+
+    def _compare(self, figures: dict[str, float], path: Path) -> None:
+        committed = headline(json.loads(path.read_text())) if path.exists() else {}
+        worst = 0.0
+        for name, value in figures.items():
+            reference = committed.get(name)
+            delta = "" if reference is None else f"  (committed {reference:.4f}, diff {value - reference:+.2e})"
+            worst = max(worst, abs(value - reference) if reference is not None else 0.0)
+            self.stdout.write(f"{name:<40} {value:.4f}{delta}")
+        if committed:
+            style = self.style.SUCCESS if worst < 1e-6 else self.style.WARNING
+            self.stdout.write(style(f"largest difference from {path.name}: {worst:.2e}"))

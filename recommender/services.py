@@ -1,0 +1,386 @@
+"""Serving recommendations: one code path for the API, the storefront tags and the commands.
+
+Every request reads the shopper's current history and reaction summaries, so a reaction
+stored a moment ago changes the order at once without retraining: the shopper's factor is
+recomputed from their current row (ALS ``recalculate``), and the affect term is added from
+the current ``AffectSummary`` rows. Without a usable model (missing, unreadable, stale) the
+lists fall back to popularity; shoppers without history get popularity and what delights
+most shoppers; products without history get content neighbours.
+"""
+
+import math
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Avg, Count, Q, Subquery
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+
+from emotion.models import AffectSummary
+from recommender.ml.affect import AffectSignal, BlendedScorer, adjust_confidence, seconds_vector, standardise, valence
+from recommender.ml.matrix import ConfidenceWeights, from_pairs
+from recommender.ml.ranking import top_k
+from shop.models import Interaction, Product
+from shop.services import Shopper
+
+from .store import ServingModel, current_model
+
+MAX_RESULTS = 100  # longest list one shopper or product gets; pages are cut from it
+HISTORY_LIMIT = 500  # most recent interactions that make up a shopper's live row
+# An affect contribution this large (in standard deviations of the shopper's CF scores) is
+# what moved the item, so the reaction, not the history, is given as the reason.
+REASON_MIN_AFFECT = 0.5
+# "Delights most shoppers": mean valence shrunk towards neutral by this many pseudo-shoppers,
+# so one enthusiastic shopper does not crown a product.
+DELIGHT_MIN_SHOPPERS = 2
+DELIGHT_PRIOR_SHOPPERS = 3.0
+CONTENT_POOL = 200
+
+REASONS = {
+    "smiled": "because you smiled at {ref}",
+    "bought_also": "shoppers who bought {ref} also bought this",
+    "liked_also": "shoppers who liked {ref} also liked this",
+    "viewed": "because you viewed {ref}",
+    "popular": "popular in {category}",
+    "delight": "delights most shoppers who reacted to it",
+    "content": "similar to {ref}",
+}
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose history personalises the list: an account, a session's shopper id, or both."""
+
+    user_id: int | None
+    shopper_id: uuid.UUID | None = None
+
+    @classmethod
+    def of(cls, shopper: Shopper) -> "Owner":
+        return cls(shopper.user.pk if shopper.user is not None else None, shopper.shopper_id)
+
+    def rows(self) -> Q:
+        """Filter for this owner's interaction or reaction rows."""
+        query = Q(user_id=self.user_id) if self.user_id is not None else Q(pk__in=[])
+        if self.shopper_id is not None:
+            query |= Q(shopper_id=self.shopper_id)
+        return query
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A ranked product before it is fetched; ``reason`` is a ``REASONS`` key about ``ref``."""
+
+    product_id: int
+    score: float
+    cf_score: float
+    affect_score: float
+    reason: str
+    ref: int | None = None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    product: Product
+    score: float
+    cf_score: float
+    affect_score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecommendationPage:
+    """One page of a ranked list; ``count`` is the length of the whole list."""
+
+    count: int
+    items: list[Recommendation]
+
+
+@dataclass(frozen=True)
+class History:
+    """A shopper's recent interactions: confidence per product and what they bought."""
+
+    confidence: dict[int, float]
+    bought: set[int]
+
+
+def history_of(owner: Owner) -> History:
+    """The owner's most recent interactions, weighted exactly as training weighs them."""
+    rows = list(
+        Interaction.objects.filter(owner.rows())
+        .order_by("-created_at")
+        .values_list("product_id", "kind", "dwell_seconds")[:HISTORY_LIMIT]
+    )
+    weights = ConfidenceWeights()
+    views = weights.views(np.array([dwell or 0.0 for _, kind, dwell in rows if kind == Interaction.Kind.VIEW]))
+    view_weights = iter(views.tolist())
+    confidence: dict[int, float] = {}
+    bought: set[int] = set()
+    for product_id, kind, _ in rows:
+        value = next(view_weights) if kind == Interaction.Kind.VIEW else weights.confidence(kind)
+        confidence[product_id] = confidence.get(product_id, 0.0) + value
+        if kind == Interaction.Kind.PURCHASE:
+            bought.add(product_id)
+    return History(confidence, bought)
+
+
+def reactions_of(owner: Owner) -> dict[int, float]:
+    """Valence per product from the owner's reaction summaries as they are right now."""
+    seconds: dict[int, NDArray[np.float64]] = {}
+    for product_id, summary in AffectSummary.objects.filter(owner.rows()).values_list("product_id", "seconds"):
+        seconds[product_id] = seconds.get(product_id, 0.0) + seconds_vector(summary)
+    return {product_id: float(valence(vector)) for product_id, vector in seconds.items()}
+
+
+class _Row:
+    """Scorer over one precomputed row of CF scores, so the engine's blend applies unchanged."""
+
+    def __init__(self, scores: NDArray[np.floating]) -> None:
+        self._scores = scores
+
+    def scores(self, userids: NDArray[np.int64]) -> NDArray[np.floating]:
+        return self._scores[userids]
+
+
+def _signal(model: ServingModel, reactions: dict[int, float]) -> AffectSignal:
+    """The owner's reactions as a one-row affect signal over the model's items."""
+    pairs = [(model.items.index(pid), value) for pid, value in reactions.items() if pid in model.items]
+    items = np.array([item for item, _ in pairs], dtype=np.int64)
+    values = np.array([value for _, value in pairs], dtype=np.float64)
+    shape = (1, len(model.items))
+    return AffectSignal.from_pairs(np.zeros(len(items), dtype=np.int64), items, values, shape, model.item_category)
+
+
+def _affect_term(model: ServingModel, signal: AffectSignal) -> NDArray[np.float64]:
+    """The blend's affect contribution per item: zero scores plus the weighted term."""
+    zero = _Row(np.zeros((1, len(model.items))))
+    return BlendedScorer(zero, signal, model.weight).scores(np.zeros(1, dtype=np.int64))[0]
+
+
+def _smiles(model: ServingModel, reactions: dict[int, float]) -> dict[int, int]:
+    """Per category code, the product the shopper reacted to most positively."""
+    best: dict[int, tuple[float, int]] = {}
+    for product_id, value in reactions.items():
+        if value > 0 and product_id in model.items:
+            category = int(model.item_category[model.items.index(product_id)])
+            if value > best.get(category, (0.0, 0))[0]:
+                best[category] = (value, product_id)
+    return {category: product_id for category, (_, product_id) in best.items()}
+
+
+def _personal(model: ServingModel, owner: Owner, history: History) -> list[Ranked]:
+    """CF on the shopper's live row, blended with their live reactions; [] without usable history."""
+    known = [(model.items.index(pid), value) for pid, value in history.confidence.items() if pid in model.items]
+    if not known:
+        return []
+    n_items = len(model.items)
+    row = from_pairs(
+        np.zeros(len(known), dtype=np.int64),
+        np.array([item for item, _ in known], dtype=np.int64),
+        np.array([value for _, value in known]),
+        (1, n_items),
+    )
+    # With a zero blend (emotions carried no signal) reactions cannot move anything: skip the query.
+    reactions = reactions_of(owner) if model.strength or model.weight else {}
+    signal = _signal(model, reactions)
+    factors = model.model.recalculate(adjust_confidence(row, signal.valence, model.strength))
+    raw = factors @ model.model.item_factors.T
+    cf = standardise(raw)[0]
+    affect = _affect_term(model, signal)
+    blended = np.where(model.available, cf + affect, -np.inf)[None, :]
+    blended[0, row.indices] = -np.inf  # what the shopper already knows is not news
+    top = [int(i) for i in top_k(blended, None, MAX_RESULTS)[0] if np.isfinite(blended[0, i])]
+    return _explain_personal(model, top, cf, affect, row, history, _smiles(model, reactions))
+
+
+def _unit(vectors: NDArray[np.floating]) -> NDArray[np.floating]:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+
+def _explain_personal(
+    model: ServingModel,
+    top: list[int],
+    cf: NDArray[np.float64],
+    affect: NDArray[np.float64],
+    row: csr_matrix,
+    history: History,
+    smiles: dict[int, int],
+) -> list[Ranked]:
+    """Name what each item owes its place to: a reaction in its category, or the closest seen item."""
+    factors = model.model.item_factors
+    seen = row.indices
+    candidates, history_items = _unit(factors[top]), _unit(factors[seen])
+    closest = seen[np.argmax(candidates @ history_items.T, axis=1)] if top else []
+    ranked = []
+    for item, source in zip(top, closest, strict=True):
+        product_id = int(model.product_ids[item])
+        smiled = smiles.get(int(model.item_category[item]))
+        if affect[item] >= REASON_MIN_AFFECT and smiled is not None:
+            reason, ref = "smiled", smiled
+        else:
+            ref = int(model.product_ids[source])
+            reason = "bought_also" if ref in history.bought else "viewed"
+        ranked.append(
+            Ranked(product_id, float(cf[item] + affect[item]), float(cf[item]), float(affect[item]), reason, ref)
+        )
+    return ranked
+
+
+def _cold_start_pool(with_delight: bool) -> list[Ranked]:
+    """Popular products, and (when emotions carry signal) what delights most shoppers.
+
+    Score = popularity as a share of the top product's plus the shrunk mean valence across
+    shoppers: loved products rise, popular but disliked ones sink. Shared by every new
+    shopper, so it is cached briefly.
+    """
+    key = f"recommender:cold-start:{int(with_delight)}"
+    pool = cache.get(key)
+    if pool is not None:
+        return pool
+    popularity = dict(
+        Product.objects.available().order_by("-popularity", "pk").values_list("pk", "popularity")[: 2 * MAX_RESULTS]
+    )
+    delight: dict[int, float] = {}
+    if with_delight:
+        rows = (
+            AffectSummary.objects.filter(product__is_active=True)
+            .values("product_id")
+            .annotate(mean=Avg("valence"), shoppers=Count("shopper_id"))
+            .filter(shoppers__gte=DELIGHT_MIN_SHOPPERS)
+            .order_by("-mean")[:MAX_RESULTS]
+        )
+        delight = {r["product_id"]: r["mean"] * r["shoppers"] / (r["shoppers"] + DELIGHT_PRIOR_SHOPPERS) for r in rows}
+        missing = set(delight) - set(popularity)
+        popularity |= dict(Product.objects.filter(pk__in=missing).values_list("pk", "popularity"))
+    top = max(popularity.values(), default=0.0) or 1.0
+    pool = []
+    for product_id, value in popularity.items():
+        share, affect = value / top, delight.get(product_id, 0.0)
+        reason = "delight" if affect > max(share, 0.0) else "popular"
+        pool.append(Ranked(product_id, share + affect, share, affect, reason))
+    pool.sort(key=lambda r: (-r.score, r.product_id))
+    cache.set(key, pool, settings.RECOMMENDER_COLD_START_CACHE_SECONDS)
+    return pool
+
+
+def _without(ranked: Iterable[Ranked], exclude: set[int]) -> list[Ranked]:
+    return [r for r in ranked if r.product_id not in exclude][:MAX_RESULTS]
+
+
+def recommend(owner: Owner, limit: int, offset: int = 0) -> RecommendationPage:
+    """A page of the owner's recommendations, best first.
+
+    Personal once the shopper has history the model knows; otherwise popularity and delight
+    (popularity alone when there is no usable model or emotions carry no signal).
+    """
+    model = current_model()
+    history = history_of(owner)
+    ranked = _personal(model, owner, history) if model is not None else []
+    if not ranked:
+        with_delight = model is not None and model.weight > 0
+        ranked = _without(_cold_start_pool(with_delight), set(history.confidence))
+    return _page(ranked, limit, offset)
+
+
+def recommend_for_shopper(shopper: Shopper, limit: int, offset: int = 0) -> RecommendationPage:
+    return recommend(Owner.of(shopper), limit, offset)
+
+
+def _co_bought(product: Product, candidates: list[int]) -> set[int]:
+    """Which candidates were bought by shoppers who bought ``product``."""
+    buyers = Interaction.objects.filter(product=product, kind=Interaction.Kind.PURCHASE).values("shopper_id")
+    return set(
+        Interaction.objects.filter(
+            kind=Interaction.Kind.PURCHASE, product_id__in=candidates, shopper_id__in=Subquery(buyers)
+        ).values_list("product_id", flat=True)
+    )
+
+
+def _cf_neighbours(model: ServingModel, product: Product, owner: Owner | None) -> list[Ranked]:
+    """Products with the most similar factors, re-ranked by the shopper's reactions."""
+    ids, similarity = model.model.similar_items(model.items.index(product.pk), MAX_RESULTS + 1)
+    keep = [k for k, item in enumerate(ids) if model.available[item] and model.product_ids[item] != product.pk]
+    ids, similarity = ids[keep], similarity[keep]
+    if not len(ids):
+        return []
+    cf = standardise(similarity[None, :])[0]
+    reactions = reactions_of(owner) if owner is not None and model.weight else {}
+    affect = _affect_term(model, _signal(model, reactions))[ids]
+    smiles = _smiles(model, reactions)
+    candidates = [int(model.product_ids[item]) for item in ids]
+    co_bought = _co_bought(product, candidates)
+    ranked = []
+    for k, (item, product_id) in enumerate(zip(ids, candidates, strict=True)):
+        smiled = smiles.get(int(model.item_category[item]))
+        if affect[k] >= REASON_MIN_AFFECT and smiled is not None:
+            reason, ref = "smiled", smiled
+        else:
+            reason, ref = ("bought_also" if product_id in co_bought else "liked_also"), product.pk
+        ranked.append(Ranked(product_id, float(cf[k] + affect[k]), float(cf[k]), float(affect[k]), reason, ref))
+    return sorted(ranked, key=lambda r: -r.score)
+
+
+_WORD = re.compile(r"[a-z0-9]{3,}")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def content_neighbours(product: Product, exclude: set[int]) -> list[Ranked]:
+    """Same-category products ranked by price closeness and shared words: needs no history.
+
+    Price closeness is 1 at the same price and falls to 0 at half or double it.
+    """
+    words = _words(f"{product.name} {product.description}")
+    price = float(product.price)
+    rows = (
+        Product.objects.available()
+        .filter(category_id=product.category_id)
+        .exclude(pk__in=exclude | {product.pk})
+        .order_by("-popularity", "pk")
+        .values_list("pk", "price", "name", "description")[:CONTENT_POOL]
+    )
+    ranked = []
+    for pk, other_price, name, description in rows:
+        other = _words(f"{name} {description}")
+        text = len(words & other) / len(words | other) if words | other else 0.0
+        ratio = float(other_price) / price if price > 0 and other_price > 0 else 1.0
+        closeness = max(0.0, 1.0 - abs(math.log(ratio)) / math.log(2))
+        similarity = 0.5 * text + 0.5 * closeness
+        ranked.append(Ranked(pk, similarity, similarity, 0.0, "content", product.pk))
+    ranked.sort(key=lambda r: -r.score)
+    return ranked[:MAX_RESULTS]
+
+
+def similar(product: Product, owner: Owner | None, limit: int, offset: int = 0) -> RecommendationPage:
+    """ "You may also like": CF neighbours when the product has history, content neighbours after."""
+    model = current_model()
+    ranked = _cf_neighbours(model, product, owner) if model is not None and product.pk in model.items else []
+    if len(ranked) < MAX_RESULTS:
+        ranked += content_neighbours(product, {r.product_id for r in ranked})
+    return _page(ranked[:MAX_RESULTS], limit, offset)
+
+
+def _page(ranked: list[Ranked], limit: int, offset: int) -> RecommendationPage:
+    """Fetch one page's products and the products its reasons name, in a single query."""
+    window = ranked[offset : offset + limit]
+    wanted = {r.product_id for r in window} | {r.ref for r in window if r.ref is not None}
+    products = Product.objects.select_related("category").in_bulk(wanted)
+    items = []
+    for r in window:
+        product = products.get(r.product_id)
+        if product is None or not product.is_active:  # deactivated since the model was loaded
+            continue
+        ref = products.get(r.ref) if r.ref is not None else None
+        reason = REASONS[r.reason].format(ref=ref.name if ref else "a product", category=product.category.name)
+        items.append(Recommendation(product, round(r.score, 4), round(r.cf_score, 4), round(r.affect_score, 4), reason))
+    return RecommendationPage(len(ranked), items)
+
+
+def available_product(product_id: int) -> Product | None:
+    return Product.objects.available().select_related("category").filter(pk=product_id).first()

@@ -1,0 +1,107 @@
+"""Model versions on disk: training, publishing, reloading, and the popularity fallback."""
+
+import json
+import logging
+import uuid
+
+import pytest
+from django.core.management import call_command
+
+from recommender import store
+from recommender.services import Owner, recommend
+from recommender.store import current_model
+from recommender.tasks import train_recommender
+from recommender.training import train_and_publish
+
+from .conftest import react
+
+pytestmark = pytest.mark.django_db
+
+
+def popularity_order(shop) -> list[int]:
+    seen = {p.pk for p in (shop.audio[0], shop.audio[1], shop.books[0], shop.books[1])}
+    return [p.pk for p in shop.audio + shop.books if p.pk not in seen]
+
+
+def test_command_publishes_a_version_with_its_metrics(shop, settings, capsys):
+    call_command("train_recommender")
+    pointer = json.loads((settings.RECOMMENDER_MODEL_DIR / store.POINTER).read_text())
+    metrics = json.loads((settings.RECOMMENDER_MODEL_DIR / f"model-{pointer['version']}.json").read_text())
+    assert metrics["users"] == 41 and metrics["items"] == 16
+    assert metrics["blend"]["source"].startswith("prior")  # nobody reacted yet
+    assert metrics["validation"]["cf"]["ndcg"] > metrics["validation"]["popularity"]["ndcg"]
+    assert current_model().version == pointer["version"]
+    assert f"Published model {pointer['version']}" in capsys.readouterr().out
+
+
+def test_blend_is_tuned_once_enough_shoppers_reacted(shop, settings):
+    settings.RECOMMENDER_MIN_TUNING_USERS = 5
+    for n, product in enumerate(shop.audio[:4] + shop.books[:4]):
+        for shopper in {i.shopper_id for i in product.interactions.all()}:
+            react(shopper, product, happy=5.0 + n)
+    _, metrics = train_and_publish()
+    assert metrics["blend"]["source"] == "tuned"
+    assert "blend" in metrics["validation"] and metrics["blend"]["weight"] >= 0
+
+
+def test_task_trains_and_keeps_the_newest_versions(shop, settings):
+    settings.RECOMMENDER_KEEP_VERSIONS = 2
+    versions = [train_recommender.apply().get()["version"] for _ in range(3)]
+    kept = sorted(p.name for p in settings.RECOMMENDER_MODEL_DIR.glob("model-*.npz"))
+    assert kept == [f"model-{v}.npz" for v in versions[1:]]
+
+
+def test_processes_reload_when_a_newer_version_appears(shop):
+    first, _ = train_and_publish()
+    assert current_model().version == first
+    second, _ = train_and_publish()
+    assert current_model().version == second
+
+
+def test_training_without_interactions_fails_cleanly(db):
+    with pytest.raises(Exception, match="no interactions"):
+        call_command("train_recommender")
+
+
+def test_missing_model_falls_back_to_popularity_with_a_warning(shop, caplog):
+    with caplog.at_level(logging.WARNING, logger="recommender.store"):
+        page = recommend(shop.subject_owner, 12)
+    assert [item.product.pk for item in page.items] == popularity_order(shop)
+    assert all(item.reason.startswith("popular in ") for item in page.items)
+    assert "No recommender model" in caplog.text
+
+
+def test_stale_model_falls_back_to_popularity_with_a_warning(shop, settings, caplog):
+    train_and_publish()
+    settings.RECOMMENDER_MAX_MODEL_AGE_HOURS = 0
+    react(shop.subject, shop.books[0], happy=10.0)  # ignored: no blend without a model
+    with caplog.at_level(logging.WARNING, logger="recommender.store"):
+        page = recommend(shop.subject_owner, 12)
+    assert [item.product.pk for item in page.items] == popularity_order(shop)
+    assert "is stale" in caplog.text
+
+
+def test_corrupt_model_is_a_warning_not_a_500(shop, settings, client, caplog):
+    version, _ = train_and_publish()
+    (settings.RECOMMENDER_MODEL_DIR / f"model-{version}.npz").write_bytes(b"not a model")
+    with caplog.at_level(logging.WARNING, logger="recommender.store"):
+        response = client.get("/api/v1/recommendations/")
+        similar = client.get(f"/api/v1/products/{shop.audio[2].pk}/similar/")
+    assert response.status_code == 200 and response.json()["results"][0]["reason"].startswith("popular in ")
+    assert similar.status_code == 200 and similar.json()["results"][0]["reason"].startswith("similar to ")
+    assert "unreadable" in caplog.text
+
+
+def test_anonymous_storefront_without_model_still_renders(shop, client):
+    assert recommend(Owner(None, uuid.uuid4()), 3).items
+    assert "Recommended for you" in client.get("/").content.decode()
+
+
+def test_the_fallback_is_warned_once_and_recovery_is_picked_up(shop, caplog):
+    with caplog.at_level(logging.WARNING, logger="recommender.store"):
+        for _ in range(3):
+            recommend(shop.subject_owner, 3)
+    assert caplog.text.count("No recommender model") == 1
+    version, _ = train_and_publish()
+    assert recommend(shop.subject_owner, 3).items[0].reason.startswith("because you viewed ")
+    assert current_model().version == version
