@@ -28,6 +28,8 @@ def test_compose_file_parses():
     result = subprocess.run(
         ["docker-compose", "-f", str(COMPOSE), "config", "--quiet"],
         env={"SECRET_KEY": "x", "POSTGRES_PASSWORD": "y", "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
