@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 EXAMPLES_PER_OPERATION = 25
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the WSGI app closes connections after each request
 @pytest.mark.parametrize("who", ["anonymous", "staff"])
 def test_no_operation_answers_with_a_server_error(who, django_user_model, product):
     headers = {}
