@@ -83,11 +83,11 @@ def load_keras_predictor(path: str | Path) -> Predictor:
     return lambda x: np.asarray(model.predict_on_batch(x))
 
 
-def tflite_predictor(path: str | Path) -> Predictor:
+def tflite_predictor(path: str | Path, num_threads: int = 1) -> Predictor:
     """Predictor backed by a ``.tflite`` file via the LiteRT interpreter (no TensorFlow import)."""
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_path=str(path), num_threads=1)
+    interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
     input_index = interpreter.get_input_details()[0]["index"]
     output_index = interpreter.get_output_details()[0]["index"]
     allocated: list[tuple[int, ...]] = []  # the input shape tensors are allocated for
@@ -119,11 +119,11 @@ class EmotionClassifier:
     the shipped PublicTest figures are measured when the card says so.
     """
 
-    def __init__(self, model_dir: str | Path = MODEL_DIR, tta: bool = True) -> None:
+    def __init__(self, model_dir: str | Path = MODEL_DIR, tta: bool = True, num_threads: int = 1) -> None:
         model_dir = Path(model_dir)
         tflite, keras_file = model_dir / "emotion.tflite", model_dir / "emotion.keras"
         if tflite.exists():
-            self._predict, model_file = tflite_predictor(tflite), tflite
+            self._predict, model_file = tflite_predictor(tflite, num_threads), tflite
         elif keras_file.exists():
             self._predict, model_file = load_keras_predictor(keras_file), keras_file
         else:
