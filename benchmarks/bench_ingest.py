@@ -104,7 +104,7 @@ def open_loop(base: str, lines: list[str], jpeg: bytes, seconds: int) -> dict:
     def shopper(line: str) -> None:
         session, csrf, product, view = line.split("|")
         stop_at = time.monotonic() + seconds
-        seq = 3_000_000
+        seq = 500_000  # apart from the sequence numbers wrk used (the API caps them at 1,000,000)
         while (tick := time.monotonic()) < stop_at:
             request = urllib.request.Request(
                 f"{base}/api/v1/frames/?product={product}&view={view}&seq={seq}&ts=0",

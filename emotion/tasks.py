@@ -118,20 +118,19 @@ def classify_frame(self, *, view_pk: int, sequence: int, captured_at: str, frame
     A frame that cannot be decoded is logged (without its bytes) and dropped: a poisoned
     message must never crash or wedge the worker. Database outages are retried with backoff.
     """
-    from emotion.ml.inference import ImageDecodeError, decode_image
+    from emotion.ml.inference import ImageDecodeError
 
     view = Interaction.objects.filter(pk=view_pk, kind=Interaction.Kind.VIEW).first()
     if view is None:  # the shopper erased their data while the frame was queued
         return
     if view.emotion_observations.filter(sequence=sequence).exists():
         return  # redelivered after it was stored
+    model = classifier()
     try:
-        image = decode_image(base64.b64decode(frame_b64, validate=True))
+        faces = model.analyze_bytes(base64.b64decode(frame_b64, validate=True), largest_only=True)
     except (ImageDecodeError, binascii.Error, ValueError) as exc:
         logger.warning("Dropped an undecodable frame (view %s, seq %s): %s", view_pk, sequence, exc)
         return
-    model = classifier()
-    faces = model.analyze(image, bgr=False, largest_only=True)
     result = (
         services.Classification(faces[0].label, faces[0].confidence, faces[0].probabilities)
         if faces
