@@ -91,8 +91,9 @@ def test_consent_capture_badge_recommendations_analytics_and_withdrawal(
         page.click("footer button[data-bs-target='#consent-dialog']")
         page.click("#consent-accept")
         page.wait_for_selector("#emotion-on:not([hidden])")
-        page.wait_for_selector("#consent-dialog", state="hidden")  # the modal blocks scrolling
-        page.evaluate("window.scrollTo(0, 0)")  # the footer link scrolled the product out of view
+        # The footer link scrolled the product off screen (capture pauses); come back to it.
+        page.goto(f"{live_server.url}{product.get_absolute_url()}")
+        page.wait_for_selector("#emotion-on:not([hidden])")
         page.wait_for_function("document.getElementById('emotion-badge').dataset.label", timeout=60_000)
         label = page.get_attribute("#emotion-badge", "data-label")
         view_id = page.get_attribute("#product", "data-view-id")
