@@ -32,7 +32,7 @@ from PIL import Image
 from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.common import REDIS_URL, ROOT, drop_database, fresh_database, server_env, setup_django, write_result
+from benchmarks.common import REDIS_URL, ROOT, drop_database, small_shop, write_result
 
 DB = "moodshop_bench_ingest"
 PORT = 8765
@@ -168,15 +168,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
 
-    env = server_env(fresh_database(DB), CONN_MAX_AGE="600")
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "seed_demo", "--products", "50", "--shoppers", "10"],
-        cwd=ROOT,
-        env={**env, "MEDIA_ROOT": tempfile.mkdtemp()},
-        check=True,
-    )
-    setup_django(env)
+    env = small_shop(DB)
     work = Path(tempfile.mkdtemp(prefix="moodshop-bench-"))
     shoppers, frame = work / "shoppers.txt", work / "frame.jpg"
     prepare_shoppers(args.shoppers, shoppers)

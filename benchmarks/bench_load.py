@@ -34,9 +34,7 @@ from benchmarks.common import (
     RESULTS,
     ROOT,
     drop_database,
-    fresh_database,
-    server_env,
-    setup_django,
+    small_shop,
     write_result,
 )
 
@@ -101,19 +99,7 @@ def main() -> None:
     parser.add_argument("--worker-processes", type=int, default=2)
     args = parser.parse_args()
 
-    env = server_env(
-        fresh_database(DB),
-        CONN_MAX_AGE="600",
-        STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage",
-    )
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "seed_demo", "--products", "50", "--shoppers", "10"],
-        cwd=ROOT,
-        env={**env, "MEDIA_ROOT": tempfile.mkdtemp()},
-        check=True,
-    )
-    setup_django(env)
+    env = small_shop(DB, STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage")
     from shop.models import Product
 
     work = Path(tempfile.mkdtemp(prefix="moodshop-load-"))

@@ -27,7 +27,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_ingest import face_jpeg, prepare_shoppers, wait_until_up
-from benchmarks.common import REDIS_URL, ROOT, drop_database, fresh_database, server_env, setup_django, write_result
+from benchmarks.common import REDIS_URL, ROOT, drop_database, small_shop, write_result
 
 DB = "moodshop_bench_worker"
 PORT = 8766
@@ -246,15 +246,7 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=int, default=30)
     args = parser.parse_args()
 
-    env = server_env(fresh_database(DB), CONN_MAX_AGE="600", CELERY_WORKER_PREFETCH_MULTIPLIER="4")
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "seed_demo", "--products", "50", "--shoppers", "10"],
-        cwd=ROOT,
-        env={**env, "MEDIA_ROOT": tempfile.mkdtemp()},
-        check=True,
-    )
-    setup_django(env)
+    env = small_shop(DB, CELERY_WORKER_PREFETCH_MULTIPLIER="4")
     from shop.models import Interaction
 
     work = Path(tempfile.mkdtemp(prefix="moodshop-bench-"))

@@ -5,6 +5,9 @@ import os
 import platform
 import secrets
 import string
+import subprocess
+import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,21 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         **extra,
     }
+
+
+def small_shop(database: str, **extra: str) -> dict[str, str]:
+    """A fresh database with a migrated schema and a small seeded shop; returns the server env
+    (this process is set up for Django on it too)."""
+    env = server_env(fresh_database(database), CONN_MAX_AGE="600", **extra)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "seed_demo", "--products", "50", "--shoppers", "10"],
+        cwd=ROOT,
+        env={**env, "MEDIA_ROOT": tempfile.mkdtemp()},
+        check=True,
+    )
+    setup_django(env)
+    return env
 
 
 def setup_django(env: dict[str, str]) -> None:
