@@ -32,7 +32,7 @@ from PIL import Image
 from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.common import REDIS_URL, ROOT, drop_database, small_shop, write_result
+from benchmarks.common import REDIS_URL, ROOT, drop_database, gunicorn, small_shop, write_result
 
 DB = "moodshop_bench_ingest"
 PORT = 8765
@@ -177,22 +177,7 @@ def main() -> None:
     queue = redis.Redis.from_url(REDIS_URL)
     queue.flushdb()
 
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "moodshop.wsgi:application",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            "-w",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = gunicorn(env, PORT, args.workers)
     try:
         base = f"http://127.0.0.1:{PORT}"
         wait_until_up(f"{base}/api/v1/consent/")

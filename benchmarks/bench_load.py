@@ -11,7 +11,6 @@ benchmarks/results/load.json and benchmarks/results/load_queue_depth.png.
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,8 +31,8 @@ from benchmarks.bench_worker import pool_pids, rss_mb, start_worker, stop
 from benchmarks.common import (
     REDIS_URL,
     RESULTS,
-    ROOT,
     drop_database,
+    gunicorn,
     small_shop,
     write_result,
 )
@@ -110,22 +109,7 @@ def main() -> None:
     queue = redis.Redis.from_url(REDIS_URL)
     queue.flushdb()
 
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "moodshop.wsgi:application",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            "-w",
-            str(args.web_workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    web = gunicorn(env, PORT, args.web_workers)
     worker = start_worker(env, args.worker_processes, work / "worker.log")
     depth: list[tuple[float, int]] = []
     memory: list[dict] = []

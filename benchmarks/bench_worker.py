@@ -27,7 +27,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_ingest import face_jpeg, prepare_shoppers, wait_until_up
-from benchmarks.common import REDIS_URL, ROOT, drop_database, small_shop, write_result
+from benchmarks.common import REDIS_URL, ROOT, drop_database, gunicorn, small_shop, write_result
 
 DB = "moodshop_bench_worker"
 PORT = 8766
@@ -161,22 +161,7 @@ def latency(env, shopper_lines: list[str], jpeg: bytes, seconds: int, work: Path
     """Shoppers post at 2 frames/s each through gunicorn while 2 worker processes classify."""
     from emotion.models import EmotionObservation
 
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "moodshop.wsgi:application",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            "-w",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = gunicorn(env, PORT, 2)
     worker = start_worker(env, 2, work / "worker-latency.log")
     sent: dict[tuple[str, int], float] = {}
     errors: list[int] = []

@@ -67,6 +67,26 @@ def small_shop(database: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
+    """The project under gunicorn on loopback, as the benchmarks drive it."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "moodshop.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+
+
 def setup_django(env: dict[str, str]) -> None:
     os.environ.update(env)
     import django
