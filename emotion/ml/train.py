@@ -12,6 +12,11 @@ the repository, and ``--resume`` continues from the last completed epoch
 with the checkpoint's hyper-parameters; only ``--epochs`` may change (a larger
 value extends the cosine schedule). Resuming a run whose schedule is already
 complete just redoes the export step.
+
+``--init-from MODEL.keras`` warm-starts a new run from a shipped model's
+weights (a fresh warm-up + cosine cycle, i.e. a warm restart): an
+under-trained model keeps improving without repeating the epochs it already
+has. The card then records the parent model and counts its training time.
 """
 
 import argparse
@@ -184,6 +189,22 @@ def software_versions() -> dict[str, str]:
     }
 
 
+def parent_summary(path: Path) -> dict[str, Any]:
+    """What the card must say about a warm-start parent: version, epochs, time."""
+    if not path.is_file():
+        raise SystemExit(f"--init-from {path}: no such model file")
+    card_path = path.parent / CARD_FILE
+    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    grandparent = card.get("init_from") or {}
+    return {
+        "path": str(path),
+        "model_version": card.get("model_version", path.name),
+        "epochs": card.get("epochs_run"),
+        "training_seconds": card.get("training_seconds", 0.0) + grandparent.get("training_seconds", 0.0),
+        "init_from": card.get("init_from"),
+    }
+
+
 def train(args: argparse.Namespace) -> dict[str, Any]:
     """Run (or resume) the epoch loop; return the checkpoint state."""
     run_dir: Path = args.checkpoint_dir
@@ -206,6 +227,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             seed=args.seed,
             precision=args.precision,
             val_fraction=args.val_fraction,
+            warmup_epochs=args.warmup_epochs,
         )
         state = {
             "config": asdict(cfg),
@@ -217,6 +239,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "data": str(args.data),
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+        if args.init_from:
+            state["init_from"] = parent_summary(args.init_from)
     configure_tensorflow(args.threads, cfg.precision)
 
     images, labels = load_dataset(args.data, args.usage)
@@ -238,6 +262,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     if state["epoch"]:
         checkpoint.restore(run_dir, model)
         print(f"Resumed {run_dir} after epoch {state['epoch']}", flush=True)
+    elif "init_from" in state:
+        parent = keras.models.load_model(state["init_from"]["path"], compile=False)
+        model.set_weights(parent.get_weights())
+        print(f"Warm start from {state['init_from']['model_version']}", flush=True)
     log_path = run_dir / "metrics.csv"
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -329,6 +357,7 @@ def ship(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
         "val_metrics": {k: _summary(v) for k, v in val_metrics.items()},
         "history": state["history"],
         "training_seconds": round(state["train_seconds"], 1),
+        **({"init_from": state["init_from"]} if "init_from" in state else {}),
         "training_machine": {"cpus": os.cpu_count(), "gpus": len(tf.config.list_physical_devices("GPU"))},
         "tta": f"mean over {2 * len(TTA_SHIFTS)} views: identity and horizontal flip, each shifted by {TTA_SHIFTS}",
         "trained_until": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -378,6 +407,7 @@ def add_arguments(p: argparse.ArgumentParser, default_out: Path = DEFAULT_OUT) -
     p.add_argument("--usage", help="Usage filter when --data is fer2013.csv (e.g. Training)")
     p.add_argument("--epochs", type=int, help=f"total scheduled epochs (default {defaults.epochs}, or the run's)")
     p.add_argument("--resume", action="store_true", help="continue the run in --checkpoint-dir")
+    p.add_argument("--init-from", type=Path, help="warm-start a new run from this .keras model's weights")
     p.add_argument("--arch", help=f"architecture (default {defaults.arch})")
     p.add_argument("--run-name", help="checkpoint sub-directory name (default: the arch)")
     p.add_argument("--checkpoint-dir", type=Path, help="default ~/.cache/moodshop/emotion-train/RUN")
@@ -388,6 +418,7 @@ def add_arguments(p: argparse.ArgumentParser, default_out: Path = DEFAULT_OUT) -
     p.add_argument("--benchmark-json", type=Path, help="extra copy of the test report")
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--lr", type=float, default=defaults.peak_lr, help="peak learning rate")
+    p.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs)
     p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
     p.add_argument("--patience", type=int, default=defaults.patience, help="0 disables early stop")
     p.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
