@@ -6,3 +6,6 @@ class EmotionConfig(AppConfig):
 
     name = "emotion"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (connects the receivers)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -71,9 +71,12 @@ def erase_emotion_data(shopper: Shopper) -> Erased:
     """Delete every observation, reaction and affect summary of this shopper.
 
     The anonymous daily aggregates of the affected products are recomputed without them.
+    Locking the consent rows first makes a frame or reaction rebuild in flight finish
+    before the erasure (which then deletes what it wrote).
     """
     owner = _owned_by(shopper)
     with transaction.atomic():
+        list(Consent.objects.select_for_update().filter(owner).values_list("pk", flat=True))
         touched = set(
             ReactionEvent.objects.filter(owner)
             .annotate(day=TruncDate("started_at"))
@@ -159,43 +162,66 @@ class Classification:
     probabilities: dict[str, float] | None = None
 
 
+def _lock_consent(view: Interaction) -> bool:
+    """Lock the view owner's active consent rows; False when there are none.
+
+    Storing a frame, rebuilding reactions and erasing data all take this lock first, so
+    a withdrawal or erasure waits for them and then deletes what they wrote, and later
+    ones find no consent and write nothing.
+    """
+    owner = Q(shopper_id=view.shopper_id) | (Q(user_id=view.user_id) if view.user_id else Q())
+    consents = Consent.objects.select_for_update().filter(
+        owner, policy_version=settings.EMOTION_CONSENT_POLICY_VERSION, withdrawn_at=None
+    )
+    return bool(list(consents.values_list("pk", flat=True)))
+
+
 def record_observation(
     view: Interaction, sequence: int, captured_at: datetime, result: Classification, model_version: str
 ) -> bool:
-    """Store one frame's labels (idempotent on view + sequence) and refresh the view's reactions.
+    """Store one frame's labels, idempotent on view + sequence.
 
+    Only the observation is written: rebuilding the view's reactions on every frame made
+    the worker's cost grow with the view's length, so ``refresh_view_reactions`` runs
+    separately (the worker debounces it per view, see ``emotion.tasks``).
     Returns False when the frame was already stored (a redelivered task) or when the shopper
     withdrew consent while it was queued (it is dropped).
     """
-    owner = Q(shopper_id=view.shopper_id) | (Q(user_id=view.user_id) if view.user_id else Q())
     with transaction.atomic():
-        # Lock the consent rows: a concurrent withdrawal waits for this frame, then erases it.
-        consents = Consent.objects.select_for_update().filter(
-            owner, policy_version=settings.EMOTION_CONSENT_POLICY_VERSION, withdrawn_at=None
-        )
-        if not list(consents.values_list("pk", flat=True)):
+        if not _lock_consent(view):
             return False
-        _, created = EmotionObservation.objects.get_or_create(
-            view=view,
-            sequence=sequence,
-            defaults={
-                "product_id": view.product_id,
-                "shopper_id": view.shopper_id,
-                "user_id": view.user_id,
-                "captured_at": captured_at,
-                "label": result.label or "",
-                "confidence": result.confidence,
-                "probabilities": result.probabilities,
-                "model_version": model_version,
-            },
-        )
-        if created:
-            refresh_view_reactions(view)
-    return created
+        try:
+            with transaction.atomic():
+                EmotionObservation.objects.create(
+                    view=view,
+                    sequence=sequence,
+                    product_id=view.product_id,
+                    shopper_id=view.shopper_id,
+                    user_id=view.user_id,
+                    captured_at=captured_at,
+                    label=result.label or "",
+                    confidence=result.confidence,
+                    probabilities=result.probabilities,
+                    model_version=model_version,
+                )
+        except IntegrityError:
+            return False
+    return True
 
 
 def refresh_view_reactions(view: Interaction) -> list[ReactionEvent]:
-    """Rebuild a view's reaction events from its observations, then the aggregates they feed."""
+    """Rebuild a view's reaction events from its observations, then the aggregates they feed.
+
+    Idempotent, so a late or repeated rebuild is harmless; nothing is written once the
+    shopper has withdrawn consent (their data is already erased).
+    """
+    with transaction.atomic():
+        if not _lock_consent(view):
+            return []
+        return _rebuild_reactions(view)
+
+
+def _rebuild_reactions(view: Interaction) -> list[ReactionEvent]:
     frames = [
         Frame(at, label or None, confidence or 0.0)
         for at, label, confidence in view.emotion_observations.values_list("captured_at", "label", "confidence")

@@ -15,7 +15,8 @@ import numpy as np
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.core.cache import cache
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
@@ -123,8 +124,6 @@ def classify_frame(self, *, view_pk: int, sequence: int, captured_at: str, frame
     view = Interaction.objects.filter(pk=view_pk, kind=Interaction.Kind.VIEW).first()
     if view is None:  # the shopper erased their data while the frame was queued
         return
-    if view.emotion_observations.filter(sequence=sequence).exists():
-        return  # redelivered after it was stored
     model = classifier()
     try:
         faces = model.analyze_bytes(base64.b64decode(frame_b64, validate=True), largest_only=True)
@@ -137,11 +136,65 @@ def classify_frame(self, *, view_pk: int, sequence: int, captured_at: str, frame
         else services.Classification(None)
     )
     try:
-        services.record_observation(view, sequence, datetime.fromisoformat(captured_at), result, model.model_version)
+        stored = services.record_observation(
+            view, sequence, datetime.fromisoformat(captured_at), result, model.model_version
+        )
     except DatabaseError as exc:
         if isinstance(exc, OperationalError | InterfaceError):
             raise  # transient: autoretry with backoff
         logger.error("Could not store observation (view %s, seq %s): %s", view_pk, sequence, exc)
+        return
+    if stored:
+        schedule_reaction_refresh(view_pk)
+
+
+def schedule_reaction_refresh(view_pk: int) -> None:
+    """Queue a rebuild of the view's reactions, at most one per refresh period.
+
+    The first stored frame (or dwell report) of a period claims a cache key that expires
+    after the period and queues the rebuild to run just after that. Anything stored while
+    the key is held committed before the rebuild runs, so the rebuild covers it; the next
+    one after expiry queues the next rebuild. Correct even with a per-process cache (the
+    demo's), where each process merely debounces its own frames.
+    """
+    period = settings.EMOTION_REACTION_REFRESH_SECONDS
+
+    def claim_and_queue() -> None:
+        try:
+            due = period <= 0 or cache.add(f"emotion:reactions-due:{view_pk}", 1, timeout=period)
+            if due:
+                refresh_reactions.apply_async(
+                    (view_pk,),
+                    countdown=period + REFRESH_MARGIN_SECONDS,
+                    retry=True,
+                    retry_policy=FRAME_PUBLISH_RETRY,
+                )
+        except (KombuOperationalError, RedisError, OSError) as exc:
+            # The observation is stored; the view's next frame or dwell report queues it again.
+            logger.warning("Could not queue the reaction rebuild of view %s: %s", view_pk, exc)
+
+    transaction.on_commit(claim_and_queue)
+
+
+# Lets the rebuild start strictly after the debounce key expired (see above).
+REFRESH_MARGIN_SECONDS = 0.1
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=8,
+)
+def refresh_reactions(view_pk: int) -> None:
+    """Rebuild one view's reaction events, affect summary and daily rollup from its frames."""
+    view = Interaction.objects.filter(pk=view_pk, kind=Interaction.Kind.VIEW).first()
+    if view is not None:
+        services.refresh_view_reactions(view)
 
 
 @shared_task(ignore_result=False)

@@ -207,7 +207,10 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ROUTES = {"emotion.tasks.classify_frame": {"queue": "emotion"}}
+CELERY_TASK_ROUTES = {
+    "emotion.tasks.classify_frame": {"queue": "emotion"},
+    "emotion.tasks.refresh_reactions": {"queue": "emotion"},
+}
 CELERY_BEAT_SCHEDULE = {
     "refresh-product-popularity": {
         "task": "shop.tasks.refresh_product_popularity",
@@ -240,6 +243,9 @@ EMOTION_WORKER_THREADS = env.int("EMOTION_WORKER_THREADS", default=1)
 # Test-time augmentation averages 10 views per face: about a point of accuracy for ten
 # times the inference cost. Off for live frames, where throughput matters more.
 EMOTION_WORKER_TTA = env.bool("EMOTION_WORKER_TTA", default=False)
+# A view's reaction events are rebuilt at most once per this many seconds while frames
+# arrive (and once more after its last frame or dwell report), not on every frame.
+EMOTION_REACTION_REFRESH_SECONDS = env.float("EMOTION_REACTION_REFRESH_SECONDS", default=2.0)
 
 # --- Recommender ---------------------------------------------------------------------------
 # Trained model versions (``model-<version>.npz`` + metrics JSON) and the ``current.json``

@@ -31,6 +31,7 @@ def observe(view, labels: list[str], start) -> None:
     for i, label in enumerate(labels):
         result = services.Classification(label or None, 0.9 if label else None)
         services.record_observation(view, i, start + timedelta(seconds=i * 0.5), result, "test")
+    services.refresh_view_reactions(view)
 
 
 def test_the_pipelines_rollup_matches_a_full_recomputation(make_product):

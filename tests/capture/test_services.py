@@ -41,6 +41,7 @@ def observe(view, labels, start=None, period=0.5):
     start = start or timezone.now()
     for i, result in enumerate(labels):
         services.record_observation(view, i, start + timedelta(seconds=i * period), result, "test-v1")
+    services.refresh_view_reactions(view)
 
 
 def test_observations_become_reactions_summary_and_rollup(view, product):
