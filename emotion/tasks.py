@@ -35,7 +35,9 @@ def classifier():
     if _classifier is None:
         from emotion.ml.inference import EmotionClassifier
 
-        _classifier = EmotionClassifier(settings.EMOTION_MODEL_DIR, tta=settings.EMOTION_WORKER_TTA)
+        _classifier = EmotionClassifier(
+            settings.EMOTION_MODEL_DIR, tta=settings.EMOTION_WORKER_TTA, detector=settings.EMOTION_FACE_DETECTOR
+        )
     return _classifier
 
 
@@ -52,7 +54,8 @@ def _refuse_to_start_without_a_model(sender, **kwargs: object) -> None:
     from emotion.ml.inference import EmotionClassifier
 
     try:
-        probe = EmotionClassifier(settings.EMOTION_MODEL_DIR)
+        probe = EmotionClassifier(settings.EMOTION_MODEL_DIR, detector=settings.EMOTION_FACE_DETECTOR)
+        probe.analyze(np.zeros((64, 64), dtype=np.uint8))  # detector and classifier both run
         probe.classify_faces(np.zeros((1, 48, 48), dtype=np.uint8))
     except Exception as exc:  # any failure to load or run means the model is unusable
         logger.critical(

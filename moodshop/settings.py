@@ -240,6 +240,9 @@ EMOTION_MAX_FRAME_HEIGHT = env.int("EMOTION_MAX_FRAME_HEIGHT", default=1080)
 EMOTION_RETENTION_DAYS = env.int("EMOTION_RETENTION_DAYS", default=30)
 EMOTION_MODEL_DIR = env.path("EMOTION_MODEL_DIR", default=BASE_DIR / "emotion" / "model")
 EMOTION_WORKER_THREADS = env.int("EMOTION_WORKER_THREADS", default=1)
+# "blazeface" (MediaPipe's short-range model, ~1.5 ms a frame) or "haar" (OpenCV's
+# cascade, the slower baseline); see benchmarks/results/face_detector.json.
+EMOTION_FACE_DETECTOR = env.str("EMOTION_FACE_DETECTOR", default="blazeface")
 # Test-time augmentation averages 10 views per face: about a point of accuracy for ten
 # times the inference cost. Off for live frames, where throughput matters more.
 EMOTION_WORKER_TTA = env.bool("EMOTION_WORKER_TTA", default=False)

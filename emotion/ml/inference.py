@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from emotion.ml.detect import DETECT_MAX_SIDE, detect_faces
+from emotion.ml.detect import DEFAULT_DETECTOR, DETECT_MAX_SIDE, get_detector
 from emotion.ml.evaluate import Predictor, predict_proba
 from emotion.ml.labels import CLASSES
 from emotion.ml.preprocess import Box, crop_face, pad_box, to_gray, to_network_input
@@ -129,8 +129,15 @@ class EmotionClassifier:
     the shipped PublicTest figures are measured when the card says so.
     """
 
-    def __init__(self, model_dir: str | Path = MODEL_DIR, tta: bool = True, num_threads: int = 1) -> None:
+    def __init__(
+        self,
+        model_dir: str | Path = MODEL_DIR,
+        tta: bool = True,
+        num_threads: int = 1,
+        detector: str = DEFAULT_DETECTOR,
+    ) -> None:
         model_dir = Path(model_dir)
+        self.detector = get_detector(detector, num_threads)
         tflite, keras_file = model_dir / "emotion.tflite", model_dir / "emotion.keras"
         if tflite.exists():
             self._predict, model_file = tflite_predictor(tflite, num_threads), tflite
@@ -153,7 +160,7 @@ class EmotionClassifier:
     ) -> list[FacePrediction]:
         """Detect faces in a frame and classify each; [] when no face is found."""
         gray = to_gray(frame, bgr=bgr)
-        boxes = [pad_box(box, gray.shape) for box in detect_faces(gray)]
+        boxes = [pad_box(box, gray.shape) for box in self.detector(frame, bgr=bgr)]
         if largest_only:
             boxes = boxes[:1]
         if not boxes:

@@ -344,7 +344,7 @@ def ship(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
             "dtype": "float32",
             "scale": "gray/255",
             "face_padding": FACE_PADDING,
-            "detector": "OpenCV Haar cascade haarcascade_frontalface_default",
+            "detector": "MediaPipe BlazeFace short-range (default) or OpenCV's Haar cascade, box padded",
         },
         "classes": list(CLASSES),
         "files": {"keras": MODEL_FILE},
