@@ -110,6 +110,17 @@ def wait_stored(target: int, timeout: float) -> float:
     return time.monotonic()
 
 
+def wait_queue_idle(timeout: float) -> float:
+    """Until the emotion queue is empty and no task is held unacknowledged (ETA rebuilds)."""
+    broker = redis.Redis.from_url(REDIS_URL)
+    deadline = time.monotonic() + timeout
+    while broker.llen("emotion") or broker.hlen("unacked"):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the emotion queue did not drain")
+        time.sleep(0.05)
+    return time.monotonic()
+
+
 def throughput(env, views, frames: int, concurrency: int, work: Path, frame_b64: str, seq0: int) -> dict:
     worker = start_worker(env, concurrency, work / f"worker-{concurrency}.log")
     try:
@@ -120,11 +131,14 @@ def throughput(env, views, frames: int, concurrency: int, work: Path, frame_b64:
         start = time.monotonic()
         enqueue(views, frames, seq0 + 1000, frame_b64)
         end = wait_stored(base + frames, 1200)
+        settled = wait_queue_idle(600)
         return {
             "worker_processes": concurrency,
             "frames": frames,
             "seconds": round(end - start, 2),
             "frames_per_second": round(frames / (end - start), 1),
+            # Including the debounced reaction rebuilds queued by these frames.
+            "seconds_until_reactions_rebuilt": round(settled - start, 2),
         }
     finally:
         stop(worker)
