@@ -45,7 +45,7 @@ def pool_pids(worker: subprocess.Popen) -> list[int]:
     return [int(pid) for pid in out.split()]
 
 
-def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess.Popen:
+def start_worker(env: dict[str, str], concurrency: int, log: Path, pool: str = "prefork") -> subprocess.Popen:
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -56,7 +56,7 @@ def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess
             "worker",
             "-Q",
             "emotion",
-            "--pool=prefork",
+            f"--pool={pool}",
             f"--concurrency={concurrency}",
             "--without-gossip",
             "--without-mingle",
@@ -74,7 +74,7 @@ def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess
     while len(app.control.ping(timeout=1.0)) < 1:
         if worker.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"worker did not start: {log.read_text()[-2000:]}")
-    while len(pool_pids(worker)) < concurrency:
+    while pool == "prefork" and len(pool_pids(worker)) < concurrency:
         time.sleep(0.2)
     return worker
 

@@ -53,7 +53,8 @@ class EmotionObservation(ShopperData):
     confidence = models.FloatField(null=True, blank=True)
     probabilities = models.JSONField(null=True, blank=True)
     model_version = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
+    # Indexed for the sweep that closes the reactions of views gone quiet (emotion.tasks).
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["view", "sequence"]

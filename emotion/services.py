@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, Q, Sum
+from django.db.models import Count, Exists, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -183,7 +183,7 @@ def record_observation(
 
     Only the observation is written: rebuilding the view's reactions on every frame made
     the worker's cost grow with the view's length, so ``refresh_view_reactions`` runs
-    separately (the worker debounces it per view, see ``emotion.tasks``).
+    separately (at most once per refresh period per view, see ``emotion.tasks``).
     Returns False when the frame was already stored (a redelivered task) or when the shopper
     withdrew consent while it was queued (it is dropped).
     """
@@ -248,6 +248,19 @@ def _rebuild_reactions(view: Interaction) -> list[ReactionEvent]:
     for day in old_days | {timezone.localdate(e.started_at) for e in events}:
         refresh_daily_rollup(view.product_id, day)
     return events
+
+
+def recently_quiet_views(quiet_seconds: float, window: timedelta = timedelta(minutes=3)) -> list[Interaction]:
+    """Views whose last frame arrived within ``window`` but more than ``quiet_seconds`` ago."""
+    now = timezone.now()
+    quiet = (
+        EmotionObservation.objects.filter(created_at__gte=now - window)
+        .values("view")
+        .annotate(last=Max("created_at"))
+        .filter(last__lt=now - timedelta(seconds=quiet_seconds))
+        .values("view")
+    )
+    return list(Interaction.objects.filter(pk__in=quiet))
 
 
 def refresh_affect_summary(shopper_id: uuid.UUID, product_id: int, user_id: int | None) -> AffectSummary | None:

@@ -12,6 +12,6 @@ def close_reactions_at_view_end(
 ) -> None:
     """A dwell report fixes when the view ended; rebuild its reactions so they stop there."""
     if update_fields and "dwell_seconds" in update_fields and instance.emotion_observations.exists():
-        from .tasks import schedule_reaction_refresh
+        from .tasks import queue_reaction_refresh
 
-        schedule_reaction_refresh(instance.pk)
+        queue_reaction_refresh(instance.pk)

@@ -147,40 +147,40 @@ def classify_frame(self, *, view_pk: int, sequence: int, captured_at: str, frame
             raise  # transient: autoretry with backoff
         logger.error("Could not store observation (view %s, seq %s): %s", view_pk, sequence, exc)
         return
-    if stored:
-        schedule_reaction_refresh(view_pk)
+    if stored and claim_reaction_refresh(view_pk):
+        services.refresh_view_reactions(view)
 
 
-def schedule_reaction_refresh(view_pk: int) -> None:
-    """Queue a rebuild of the view's reactions, at most one per refresh period.
+def claim_reaction_refresh(view_pk: int) -> bool:
+    """True for the first stored frame of a view in each refresh period.
 
-    The first stored frame (or dwell report) of a period claims a cache key that expires
-    after the period and queues the rebuild to run just after that. Anything stored while
-    the key is held committed before the rebuild runs, so the rebuild covers it; the next
-    one after expiry queues the next rebuild. Correct even with a per-process cache (the
-    demo's), where each process merely debounces its own frames.
+    That frame's task rebuilds the view's reactions; the others in the period skip it, so a
+    view costs one rebuild per period instead of one per frame. Frames after the last
+    rebuild are covered by the dwell report at the view's end (``queue_reaction_refresh``)
+    or, when a page never reports, by the ``refresh_quiet_views`` sweep. (No delayed task:
+    a worker holding ETA messages crashes inside kombu when the Redis connection drops.)
+    Without the cache every frame rebuilds: slower, still correct.
     """
     period = settings.EMOTION_REACTION_REFRESH_SECONDS
+    if period <= 0:
+        return True
+    try:
+        return bool(cache.add(f"emotion:reactions-fresh:{view_pk}", 1, timeout=period))
+    except (RedisError, OSError):
+        return True
 
-    def claim_and_queue() -> None:
+
+def queue_reaction_refresh(view_pk: int) -> None:
+    """Rebuild the view's reactions in the worker once the current transaction commits."""
+
+    def publish() -> None:
         try:
-            due = period <= 0 or cache.add(f"emotion:reactions-due:{view_pk}", 1, timeout=period)
-            if due:
-                refresh_reactions.apply_async(
-                    (view_pk,),
-                    countdown=period + REFRESH_MARGIN_SECONDS,
-                    retry=True,
-                    retry_policy=FRAME_PUBLISH_RETRY,
-                )
+            refresh_reactions.apply_async((view_pk,), retry=True, retry_policy=FRAME_PUBLISH_RETRY)
         except (KombuOperationalError, RedisError, OSError) as exc:
-            # The observation is stored; the view's next frame or dwell report queues it again.
+            # The frames are stored; the quiet-view sweep rebuilds the reactions later.
             logger.warning("Could not queue the reaction rebuild of view %s: %s", view_pk, exc)
 
-    transaction.on_commit(claim_and_queue)
-
-
-# Lets the rebuild start strictly after the debounce key expired (see above).
-REFRESH_MARGIN_SECONDS = 0.1
+    transaction.on_commit(publish)
 
 
 @shared_task(
@@ -198,6 +198,18 @@ def refresh_reactions(view_pk: int) -> None:
     view = Interaction.objects.filter(pk=view_pk, kind=Interaction.Kind.VIEW).first()
     if view is not None:
         services.refresh_view_reactions(view)
+
+
+@shared_task(ignore_result=False)
+def refresh_quiet_views() -> int:
+    """Beat task: rebuild the views whose frames stopped recently, closing their last reaction.
+
+    Catches the views whose page never sent a dwell report (a closed laptop, a crashed tab).
+    """
+    views = services.recently_quiet_views(settings.EMOTION_REACTION_REFRESH_SECONDS)
+    for view in views:
+        services.refresh_view_reactions(view)
+    return len(views)
 
 
 @shared_task(ignore_result=False)

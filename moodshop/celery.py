@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moodshop.settings")
 
@@ -29,3 +30,17 @@ def _prepare_embedded_broker(sender: Celery, **kwargs: object) -> None:
         scratch = Path(options["data_folder_in"]).parent / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
         tempfile.tempdir = str(scratch)
+
+
+@task_prerun.connect
+def _drop_unusable_db_connections(**kwargs: object) -> None:
+    """Django's per-request connection hygiene, per task.
+
+    With ``CELERY_DB_REUSE_MAX`` the fix-up keeps connections between tasks; one that broke
+    (PostgreSQL restarted: the task fails and is retried) or outlived ``CONN_MAX_AGE`` must
+    not be handed to the next task, so it is closed here and the task opens a fresh one.
+    """
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close_if_unusable_or_obsolete()

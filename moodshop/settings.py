@@ -112,7 +112,8 @@ STORAGES = {
     },
 }
 
-# Database sessions: the shop must keep working (carts, logins) while Redis is down.
+# Database sessions: the shop must keep working (carts, logins) while Redis is down
+# (Django's cached_db backend fails a request when it cannot write the cache).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
@@ -141,7 +142,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # A Redis cache when REDIS_URL is set, so API throttles count across gunicorn workers.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "moodshop.cache.ReusingRedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -207,6 +208,11 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fix-up closes the database connection around every task unless this is
+# set, so each frame paid for a new PostgreSQL connection (and server process): about a
+# third of the worker's time. Connections are kept for this many tasks; broken or expired
+# ones are still dropped before each task (see moodshop.celery), as Django does per request.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 CELERY_TASK_ROUTES = {
     "emotion.tasks.classify_frame": {"queue": "emotion"},
     "emotion.tasks.refresh_reactions": {"queue": "emotion"},
@@ -219,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
     "train-recommender": {
         "task": "recommender.tasks.train_recommender",
         "schedule": crontab(minute=40),
+    },
+    "refresh-quiet-views": {
+        "task": "emotion.tasks.refresh_quiet_views",
+        "schedule": 60.0,
     },
     "purge-expired-emotion-data": {
         "task": "emotion.tasks.purge_expired_emotion_data",
@@ -247,7 +257,7 @@ EMOTION_FACE_DETECTOR = env.str("EMOTION_FACE_DETECTOR", default="blazeface")
 # times the inference cost. Off for live frames, where throughput matters more.
 EMOTION_WORKER_TTA = env.bool("EMOTION_WORKER_TTA", default=False)
 # A view's reaction events are rebuilt at most once per this many seconds while frames
-# arrive (and once more after its last frame or dwell report), not on every frame.
+# arrive, and again when the view ends (dwell report, or a sweep a minute later).
 EMOTION_REACTION_REFRESH_SECONDS = env.float("EMOTION_REACTION_REFRESH_SECONDS", default=2.0)
 
 # --- Recommender ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.urls import reverse
 from PIL import Image
 
 
@@ -45,6 +46,11 @@ class Shopper:
 
     def withdraw(self):
         return self.client.delete("/api/v1/consent/", HTTP_X_CSRFTOKEN=self.csrf)
+
+    def end_view(self, view_id, seconds: float):
+        """The page's dwell report, sent when the product leaves the screen."""
+        url = reverse("shop:dwell", args=[view_id])
+        return self.client.post(url, {"seconds": seconds}, HTTP_X_CSRFTOKEN=self.csrf)
 
     def post_frame(self, product, view_id, frame: bytes, seq: int = 0, **extra):
         fields = {"product": product.pk, "view": view_id, "seq": seq, "ts": 0, "frame": io.BytesIO(frame)}

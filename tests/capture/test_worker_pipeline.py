@@ -85,7 +85,9 @@ def test_a_face_becomes_an_observation_and_a_reaction(tmp_path, product, consent
             time.sleep(0.25)
         wait_for(lambda: observations(view_id).count() == 4)
         status = shopper.client.get(f"/api/v1/views/{view_id}/status/").json()
-        # Reactions are rebuilt once per refresh period, so the last rebuild covers all four.
+        # Reactions are rebuilt once per refresh period; the dwell report at the view's end
+        # queues the rebuild that covers all four frames.
+        assert shopper.end_view(view_id, time.time() - started).status_code == 200
         wait_for(lambda: ReactionEvent.objects.filter(view__view_id=view_id, frames=4).exists())
 
     seen = list(observations(view_id).values_list("label", "confidence", "captured_at"))
