@@ -33,14 +33,19 @@ def _prepare_embedded_broker(sender: Celery, **kwargs: object) -> None:
 
 
 @task_prerun.connect
-def _drop_unusable_db_connections(**kwargs: object) -> None:
+def _drop_unusable_db_connections(task: object = None, **kwargs: object) -> None:
     """Django's per-request connection hygiene, per task.
 
     With ``CELERY_DB_REUSE_MAX`` the fix-up keeps connections between tasks; one that broke
     (PostgreSQL restarted: the task fails and is retried) or outlived ``CONN_MAX_AGE`` must
     not be handed to the next task, so it is closed here and the task opens a fresh one.
+    Eager calls run inside their caller's transaction and are left alone, as Celery's own
+    fix-up does.
     """
     from django.db import connections
 
+    if getattr(getattr(task, "request", None), "is_eager", False):
+        return
     for connection in connections.all(initialized_only=True):
-        connection.close_if_unusable_or_obsolete()
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
