@@ -23,9 +23,14 @@ from .reactions import Frame, build_reactions, valence
 
 
 def _owned_by(shopper: Shopper) -> Q:
-    owner = Q(shopper_id=shopper.shopper_id)
-    if shopper.user is not None:
-        owner |= Q(user=shopper.user)
+    return _owner(shopper.shopper_id, shopper.user.pk if shopper.user is not None else None)
+
+
+def _owner(shopper_id: uuid.UUID, user_id: int | None) -> Q:
+    """Rows of this session's shopper id, or of the account when logged in."""
+    owner = Q(shopper_id=shopper_id)
+    if user_id is not None:
+        owner |= Q(user_id=user_id)
     return owner
 
 
@@ -169,9 +174,8 @@ def _lock_consent(view: Interaction) -> bool:
     a withdrawal or erasure waits for them and then deletes what they wrote, and later
     ones find no consent and write nothing.
     """
-    owner = Q(shopper_id=view.shopper_id) | (Q(user_id=view.user_id) if view.user_id else Q())
     consents = Consent.objects.select_for_update().filter(
-        owner, policy_version=settings.EMOTION_CONSENT_POLICY_VERSION, withdrawn_at=None
+        _owner(view.shopper_id, view.user_id), policy_version=settings.EMOTION_CONSENT_POLICY_VERSION, withdrawn_at=None
     )
     return bool(list(consents.values_list("pk", flat=True)))
 

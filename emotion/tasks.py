@@ -105,17 +105,21 @@ def _publish_frame(view_pk: int, sequence: int, captured_at: datetime, frame_b64
     )
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=8,
-)
+# Tasks that write emotion data: acknowledged only once done (a killed worker's message is
+# redelivered) and retried with backoff while the database is unreachable.
+DATABASE_TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@shared_task(bind=True, **DATABASE_TASK_OPTIONS)
 def classify_frame(self, *, view_pk: int, sequence: int, captured_at: str, frame_b64: str) -> None:
     """Decode, detect, classify and store one frame's labels (idempotent on view + sequence).
 
@@ -183,16 +187,7 @@ def queue_reaction_refresh(view_pk: int) -> None:
     transaction.on_commit(publish)
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(**DATABASE_TASK_OPTIONS)
 def refresh_reactions(view_pk: int) -> None:
     """Rebuild one view's reaction events, affect summary and daily rollup from its frames."""
     view = Interaction.objects.filter(pk=view_pk, kind=Interaction.Kind.VIEW).first()
