@@ -96,26 +96,31 @@ def run_wrk(url: str, mode: str, shoppers: Path, frame: Path, seconds: int, conn
     return result
 
 
+def frame_request(base: str, shopper_line: str, seq: int, ts_ms: float, jpeg: bytes) -> urllib.request.Request:
+    """A raw-JPEG frame POST as that shopper's browser sends it (a ``prepare_shoppers`` line)."""
+    session, csrf, product, view = shopper_line.split("|")
+    return urllib.request.Request(
+        f"{base}/api/v1/frames/?product={product}&view={view}&seq={seq}&ts={ts_ms}",
+        data=jpeg,
+        method="POST",
+        headers={
+            "Content-Type": "image/jpeg",
+            "Cookie": f"sessionid={session}; csrftoken={csrf}",
+            "X-CSRFToken": csrf,
+        },
+    )
+
+
 def open_loop(base: str, lines: list[str], jpeg: bytes, seconds: int) -> dict:
     """Each shopper posts a frame every 0.5 s; latency of every request."""
     latencies: list[float] = []
     statuses: dict[str, int] = {}
 
     def shopper(line: str) -> None:
-        session, csrf, product, view = line.split("|")
         stop_at = time.monotonic() + seconds
         seq = 500_000  # apart from the sequence numbers wrk used (the API caps them at 1,000,000)
         while (tick := time.monotonic()) < stop_at:
-            request = urllib.request.Request(
-                f"{base}/api/v1/frames/?product={product}&view={view}&seq={seq}&ts=0",
-                data=jpeg,
-                method="POST",
-                headers={
-                    "Content-Type": "image/jpeg",
-                    "Cookie": f"sessionid={session}; csrftoken={csrf}",
-                    "X-CSRFToken": csrf,
-                },
-            )
+            request = frame_request(base, line, seq, 0, jpeg)
             start = time.perf_counter()
             try:
                 with urllib.request.urlopen(request, timeout=10) as response:

@@ -26,7 +26,7 @@ from pathlib import Path
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.bench_ingest import face_jpeg, prepare_shoppers, wait_until_up
+from benchmarks.bench_ingest import face_jpeg, frame_request, prepare_shoppers, wait_until_up
 from benchmarks.common import REDIS_URL, ROOT, drop_database, gunicorn, small_shop, write_result
 
 DB = "moodshop_bench_worker"
@@ -45,7 +45,7 @@ def pool_pids(worker: subprocess.Popen) -> list[int]:
     return [int(pid) for pid in out.split()]
 
 
-def start_worker(env: dict[str, str], concurrency: int, log: Path, pool: str = "prefork") -> subprocess.Popen:
+def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess.Popen:
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -56,7 +56,7 @@ def start_worker(env: dict[str, str], concurrency: int, log: Path, pool: str = "
             "worker",
             "-Q",
             "emotion",
-            f"--pool={pool}",
+            "--pool=prefork",
             f"--concurrency={concurrency}",
             "--without-gossip",
             "--without-mingle",
@@ -74,7 +74,7 @@ def start_worker(env: dict[str, str], concurrency: int, log: Path, pool: str = "
     while len(app.control.ping(timeout=1.0)) < 1:
         if worker.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"worker did not start: {log.read_text()[-2000:]}")
-    while pool == "prefork" and len(pool_pids(worker)) < concurrency:
+    while len(pool_pids(worker)) < concurrency:
         time.sleep(0.2)
     return worker
 
@@ -183,19 +183,10 @@ def latency(env, shopper_lines: list[str], jpeg: bytes, seconds: int, work: Path
         wait_until_up(f"http://127.0.0.1:{PORT}/api/v1/consent/")
 
         def shopper(line: str) -> None:
-            session, csrf, product, view = line.split("|")
+            view = line.split("|")[3]
             for seq in range(seconds * 2):
                 at = time.time()
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{PORT}/api/v1/frames/?product={product}&view={view}&seq={seq}&ts={at * 1000}",
-                    data=jpeg,
-                    method="POST",
-                    headers={
-                        "Content-Type": "image/jpeg",
-                        "Cookie": f"sessionid={session}; csrftoken={csrf}",
-                        "X-CSRFToken": csrf,
-                    },
-                )
+                request = frame_request(f"http://127.0.0.1:{PORT}", line, seq, at * 1000, jpeg)
                 try:
                     with urllib.request.urlopen(request, timeout=10) as response:
                         if response.status == 202:
