@@ -14,6 +14,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from emotion.ml.inference import tflite_predictor
+from emotion.ml.preprocess import FACE_SIZE, to_network_input
+
+
+def reference_faces() -> NDArray[np.uint8]:
+    """Fixed generated faces whose outputs the card records, to check a shipped model loads intact."""
+    ramp = np.linspace(0, 255, FACE_SIZE * FACE_SIZE).reshape(1, FACE_SIZE, FACE_SIZE)
+    noise = np.random.default_rng(48).integers(0, 256, (3, FACE_SIZE, FACE_SIZE))
+    return np.concatenate([ramp, ramp.transpose(0, 2, 1), noise]).astype(np.uint8)
 
 
 def export_tflite(model: keras.Model, path: Path, sample: NDArray[np.float32]) -> dict[str, Any]:
@@ -24,8 +32,15 @@ def export_tflite(model: keras.Model, path: Path, sample: NDArray[np.float32]) -
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     path.write_bytes(converter.convert())
     reference = model.predict(sample, batch_size=512, verbose=0)
-    exported = tflite_predictor(path)(sample)
+    predict = tflite_predictor(path)
+    exported = predict(sample)
+    fixed = to_network_input(reference_faces())
     return {
+        "reference": {
+            "input": "emotion.ml.export.reference_faces()",
+            "keras": model.predict(fixed, verbose=0).round(6).tolist(),
+            "tflite": predict(fixed).round(6).tolist(),
+        },
         "n": len(sample),
         "top1_agreement": float(np.mean(reference.argmax(1) == exported.argmax(1))),
         "max_abs_prob_diff": float(np.abs(reference - exported).max()),

@@ -7,6 +7,7 @@ acts as random-crop augmentation while inference needs no special handling.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 import keras
 from keras import layers
@@ -44,7 +45,7 @@ def _input() -> tuple[keras.KerasTensor, keras.KerasTensor]:
     return inputs, layers.Cropping2D(CROP)(inputs)
 
 
-def build_vgg(dropout: float = 0.4) -> keras.Model:
+def build_vgg(dropout: float = 0.4, name: str = "vgg") -> keras.Model:
     """VGG-style net: four double-conv stages with BatchNorm (1.75M params).
 
     Plain stacked 3x3 convolutions are the strongest simple baseline on
@@ -57,7 +58,7 @@ def build_vgg(dropout: float = 0.4) -> keras.Model:
         if stage < 3:
             x = layers.MaxPooling2D()(x)
         x = layers.SpatialDropout2D(0.1 * (stage + 1) / 2)(x)
-    return keras.Model(inputs, _head(x, dropout), name="vgg")
+    return keras.Model(inputs, _head(x, dropout), name=name)
 
 
 def _residual_block(x: keras.KerasTensor, filters: int, stride: int) -> keras.KerasTensor:
@@ -73,7 +74,7 @@ def _residual_block(x: keras.KerasTensor, filters: int, stride: int) -> keras.Ke
     return layers.ReLU()(layers.Add()([shortcut, y]))
 
 
-def build_resnet(dropout: float = 0.3) -> keras.Model:
+def build_resnet(dropout: float = 0.3, name: str = "resnet") -> keras.Model:
     """Small ResNet: one basic block per stage after the stem (1.84M params).
 
     Residual shortcuts train reliably with short schedules, which makes it the
@@ -83,7 +84,7 @@ def build_resnet(dropout: float = 0.3) -> keras.Model:
     x = _conv_bn_relu(x, 32)
     for filters, stride in ((48, 1), (96, 2), (192, 2), (256, 2)):
         x = _residual_block(x, filters, stride)
-    return keras.Model(inputs, _head(x, dropout), name="resnet")
+    return keras.Model(inputs, _head(x, dropout), name=name)
 
 
 ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {
@@ -92,7 +93,7 @@ ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {
 }
 
 
-def build_model(arch: str, **kwargs: float) -> keras.Model:
+def build_model(arch: str, **kwargs: Any) -> keras.Model:
     """Build the architecture registered under ``arch``."""
     try:
         builder = ARCHITECTURES[arch]

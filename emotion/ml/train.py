@@ -317,27 +317,50 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def ship(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
-    """Export the best epoch's model, evaluate it and write the model card."""
+    """Publish the best epoch's model with the training part of its card."""
     cfg = TrainConfig(**{**state["config"], "augment": AugmentConfig(**state["config"]["augment"])})
     keras.mixed_precision.set_global_policy("float32")  # shipped model is always float32
     model = build_model(cfg.arch)
     model.load_weights(args.checkpoint_dir / checkpoint.BEST_WEIGHTS)
+    card: dict[str, Any] = {
+        "architecture": cfg.arch,
+        "epochs_scheduled": cfg.epochs,
+        "epochs_run": state["epoch"],
+        "best_epoch": state["best_epoch"],
+        "hyperparameters": asdict(cfg),
+        "optimizer": "AdamW, linear warm-up then cosine decay to 1% of peak",
+        "history": state["history"],
+        "training_seconds": round(state["train_seconds"], 1),
+        **({"init_from": state["init_from"]} if "init_from" in state else {}),
+    }
+    version = f"{args.checkpoint_dir.name}-e{state['best_epoch']}-{datetime.now(UTC):%Y%m%d}"
+    return publish(model, args, version=version, split=state["split"], card=card)
+
+
+def publish(
+    model: keras.Model, args: argparse.Namespace, *, version: str, split: dict[str, Any], card: dict[str, Any]
+) -> dict[str, Any]:
+    """Save ``model`` to ``args.out`` with its card, reports and LiteRT export.
+
+    Shared by training and ensembling, so every shipped model is measured the
+    same way: the validation split it was selected on, then ``--test-data``
+    once, plain and with TTA.
+    """
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / MODEL_FILE)
-    version = f"{args.checkpoint_dir.name}-e{state['best_epoch']}-{datetime.now(UTC):%Y%m%d}"
 
     images, labels = load_dataset(args.data, args.usage)
-    _, val_idx = stratified_split(labels, cfg.val_fraction, cfg.seed)
+    _, val_idx = stratified_split(labels, split["fraction"], split["seed"])
     x_val, y_val = to_network_input(images[val_idx]), labels[val_idx]
     predict = keras_predictor(model)
     val_metrics = {
         name: compute_metrics(y_val, predict_proba(predict, x_val, tta).argmax(1), version + suffix)
         for name, tta, suffix in (("plain", False, ""), ("tta", True, TTA_SUFFIX))
     }
-    card: dict[str, Any] = {
+    card = {
         "model_version": version,
-        "architecture": cfg.arch,
+        **card,
         "parameters": int(model.count_params()),
         "input": {
             "shape": [48, 48, 1],
@@ -348,16 +371,8 @@ def ship(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
         },
         "classes": list(CLASSES),
         "files": {"keras": MODEL_FILE},
-        "data": {"train": args.data.name, "usage": args.usage, "n": len(labels), "split": state["split"]},
-        "epochs_scheduled": cfg.epochs,
-        "epochs_run": state["epoch"],
-        "best_epoch": state["best_epoch"],
-        "hyperparameters": asdict(cfg),
-        "optimizer": "AdamW, linear warm-up then cosine decay to 1% of peak",
+        "data": {"train": args.data.name, "usage": args.usage, "n": len(labels), "split": split},
         "val_metrics": {k: _summary(v) for k, v in val_metrics.items()},
-        "history": state["history"],
-        "training_seconds": round(state["train_seconds"], 1),
-        **({"init_from": state["init_from"]} if "init_from" in state else {}),
         "training_machine": {"cpus": os.cpu_count(), "gpus": len(tf.config.list_physical_devices("GPU"))},
         "tta": f"mean over {2 * len(TTA_SHIFTS)} views: identity and horizontal flip, each shifted by {TTA_SHIFTS}",
         "trained_until": datetime.now(UTC).isoformat(timespec="seconds"),
