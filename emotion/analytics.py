@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from shop.models import Category, Interaction, Product
 
+from .ml.evaluate import TTA_SUFFIX
 from .ml.labels import CLASSES
 from .models import Consent, ProductEmotionDaily, ReactionEvent
 from .reactions import VALENCE
@@ -158,10 +159,13 @@ def model_info() -> ModelInfo:
     ):
         evaluation = _read_json(path)
         accuracy = evaluation.get("accuracy")
-        if isinstance(accuracy, int | float) and evaluation.get("model_version", version) == version:
+        evaluated = str(evaluation.get("model_version", version)).removesuffix(TTA_SUFFIX)
+        if isinstance(accuracy, int | float) and evaluated == version:
             return ModelInfo(version, float(accuracy), "FER2013 PublicTest")
-    metrics = card.get("test_metrics")
-    accuracy = metrics.get("accuracy") if isinstance(metrics, dict) else None
+    test_data, metrics = card.get("test_data"), card.get("test_metrics")
+    uses_tta = isinstance(test_data, dict) and test_data.get("report_uses_tta")
+    shipped = metrics.get("tta" if uses_tta else "plain") if isinstance(metrics, dict) else None
+    accuracy = shipped.get("accuracy") if isinstance(shipped, dict) else None
     if isinstance(accuracy, int | float):
         return ModelInfo(version, float(accuracy), "model card test set")
     return ModelInfo(version, None, "no evaluation found")

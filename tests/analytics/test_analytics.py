@@ -200,9 +200,14 @@ def test_model_info_is_unknown_without_a_model(settings, tmp_path):
 def test_model_info_prefers_the_publictest_evaluation(settings, tmp_path):
     settings.EMOTION_MODEL_DIR = tmp_path
     settings.BASE_DIR = tmp_path
-    (tmp_path / "model_card.json").write_text(json.dumps({"model_version": "v3", "test_metrics": {"accuracy": 0.7}}))
+    card = {
+        "model_version": "v3",
+        "test_data": {"report_uses_tta": True},
+        "test_metrics": {"plain": {"accuracy": 0.69}, "tta": {"accuracy": 0.7}},
+    }
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
     assert analytics.model_info().accuracy == 0.7
-    (tmp_path / "eval_publictest.json").write_text(json.dumps({"model_version": "v3", "accuracy": 0.6812}))
+    (tmp_path / "eval_publictest.json").write_text(json.dumps({"model_version": "v3+tta", "accuracy": 0.6812}))
     info = analytics.model_info()
     assert (info.version, info.accuracy_label, info.source) == ("v3", "68.1%", "FER2013 PublicTest")
     (tmp_path / "eval_publictest.json").write_text("{not json")
