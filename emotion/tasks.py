@@ -119,8 +119,8 @@ DATABASE_TASK_OPTIONS = {
 }
 
 
-@shared_task(bind=True, **DATABASE_TASK_OPTIONS)
-def classify_frame(self, *, view_pk: int, sequence: int, captured_at: str, frame_b64: str) -> None:
+@shared_task(**DATABASE_TASK_OPTIONS)
+def classify_frame(*, view_pk: int, sequence: int, captured_at: str, frame_b64: str) -> None:
     """Decode, detect, classify and store one frame's labels (idempotent on view + sequence).
 
     A frame that cannot be decoded is logged (without its bytes) and dropped: a poisoned
