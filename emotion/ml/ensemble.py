@@ -132,7 +132,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "training_seconds": round(sum(m["training_seconds"] for m in member_cards), 1),
         "hyperparameters": {"seed": seed, "val_fraction": fraction},
     }
-    split = {"train": len(labels) - len(val_idx), "val": len(val_idx), "seed": seed, "fraction": fraction}
+    split = {
+        "train": len(labels) - len(val_idx),
+        "val": len(val_idx),
+        "seed": seed,
+        "fraction": fraction,
+        "stratified": True,
+    }
     card = publish(model, args, version=version, split=split, card=card)
     print(json.dumps({k: card[k] for k in ("model_version", "val_metrics")}, indent=2))
     if "test_metrics" in card:
