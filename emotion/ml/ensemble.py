@@ -28,9 +28,9 @@ from numpy.typing import NDArray
 
 from emotion.ml.datasets import load_dataset, stratified_split
 from emotion.ml.evaluate import predict_proba
-from emotion.ml.models import build_model
+from emotion.ml.models import ARCHITECTURES, build_model
 from emotion.ml.preprocess import FACE_SIZE, to_network_input
-from emotion.ml.train import CARD_FILE, DEFAULT_OUT, configure_tensorflow, keras_predictor, publish
+from emotion.ml.train import CARD_FILE, DEFAULT_OUT, configure_tensorflow, keras_predictor, lineage_seconds, publish
 
 WEIGHT_STEP = 0.05  # grid resolution of the weight search
 
@@ -43,7 +43,7 @@ def load_member(path: Path, index: int) -> tuple[keras.Model, dict[str, Any]]:
     if not card_path.is_file():
         raise SystemExit(f"--member {path}: no {CARD_FILE} beside it (its architecture and split are unknown)")
     card = json.loads(card_path.read_text())
-    if card.get("architecture") not in ("vgg", "resnet"):
+    if card.get("architecture") not in ARCHITECTURES:
         raise SystemExit(f"--member {path}: architecture {card.get('architecture')!r} cannot be a member")
     model = build_model(card["architecture"], name=f"m{index}_{card['architecture']}")
     model.set_weights(keras.models.load_model(path, compile=False).get_weights())
@@ -82,7 +82,6 @@ def fit_weights(probs: list[NDArray[np.float32]], labels: NDArray[np.int64], ste
 
 
 def _member_summary(path: Path, card: dict[str, Any], weight: float, val_accuracy: float) -> dict[str, Any]:
-    parent = card.get("init_from") or {}
     return {
         "file": str(path),
         "model_version": card.get("model_version"),
@@ -92,7 +91,7 @@ def _member_summary(path: Path, card: dict[str, Any], weight: float, val_accurac
         "val_accuracy": val_accuracy,
         "epochs_run": card.get("epochs_run"),
         "best_epoch": card.get("best_epoch"),
-        "training_seconds": card.get("training_seconds", 0.0) + parent.get("training_seconds", 0.0),
+        "training_seconds": lineage_seconds(card),
         "init_from": card.get("init_from"),
         "hyperparameters": card.get("hyperparameters"),
         "test_metrics": card.get("test_metrics"),

@@ -195,14 +195,18 @@ def parent_summary(path: Path) -> dict[str, Any]:
         raise SystemExit(f"--init-from {path}: no such model file")
     card_path = path.parent / CARD_FILE
     card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-    grandparent = card.get("init_from") or {}
     return {
         "path": str(path),
         "model_version": card.get("model_version", path.name),
         "epochs": card.get("epochs_run"),
-        "training_seconds": card.get("training_seconds", 0.0) + grandparent.get("training_seconds", 0.0),
+        "training_seconds": lineage_seconds(card),
         "init_from": card.get("init_from"),
     }
+
+
+def lineage_seconds(card: dict[str, Any]) -> float:
+    """Training time of a carded model including its warm-start ancestors (already summed in ``init_from``)."""
+    return card.get("training_seconds", 0.0) + (card.get("init_from") or {}).get("training_seconds", 0.0)
 
 
 def train(args: argparse.Namespace) -> dict[str, Any]:
