@@ -128,7 +128,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "architecture": "ensemble",
         "members": member_cards,
         "weights_fitted_on": f"validation split ({'TTA' if args.tta else 'plain'} accuracy, grid step {WEIGHT_STEP})",
-        "training_seconds": round(sum(m["training_seconds"] for m in member_cards), 1),
+        # Snapshots of one training lineage share ancestors, whose time counts once.
+        "training_seconds": round(lineage_seconds(*(c for _, c in loaded)), 1),
         "hyperparameters": {"seed": seed, "val_fraction": fraction},
     }
     split = {

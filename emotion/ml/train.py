@@ -204,9 +204,26 @@ def parent_summary(path: Path) -> dict[str, Any]:
     }
 
 
-def lineage_seconds(card: dict[str, Any]) -> float:
-    """Training time of a carded model including its warm-start ancestors (already summed in ``init_from``)."""
-    return card.get("training_seconds", 0.0) + (card.get("init_from") or {}).get("training_seconds", 0.0)
+def lineage(card: dict[str, Any]) -> dict[str, float]:
+    """Own training seconds of a carded model and of each warm-start ancestor, by version.
+
+    Kept per version so models that share ancestors (an ensemble of snapshots
+    of one training lineage) count each ancestor's time once.
+    """
+    seconds = {card.get("model_version", "?"): card.get("training_seconds", 0.0)}
+    parent = card.get("init_from")
+    while parent:
+        grandparent = parent.get("init_from") or {}
+        # A parent summary's training_seconds already includes its own ancestors.
+        own = parent.get("training_seconds", 0.0) - grandparent.get("training_seconds", 0.0)
+        seconds[parent.get("model_version", "?")] = own
+        parent = grandparent
+    return seconds
+
+
+def lineage_seconds(*cards: dict[str, Any]) -> float:
+    """Training time of carded models including their warm-start ancestors, each counted once."""
+    return sum({version: s for card in cards for version, s in lineage(card).items()}.values())
 
 
 def train(args: argparse.Namespace) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from emotion.ml.export import reference_faces
 from emotion.ml.inference import EmotionClassifier
 from emotion.ml.models import build_model
 from emotion.ml.preprocess import to_network_input
+from emotion.ml.train import lineage_seconds
 
 
 def one_hot(indices: list[int], confidence: float) -> np.ndarray:
@@ -85,3 +86,16 @@ def test_ensemble_refuses_members_selected_on_other_splits(tiny_npz: Path, tmp_p
         ensemble.main(["--member", str(members[0]), "--data", str(tiny_npz)])
     with pytest.raises(SystemExit, match="no such model file"):
         ensemble.main(["--member", str(members[0]), "--member", str(tmp_path / "nope.keras"), "--data", "x.npz"])
+
+
+def test_training_time_counts_shared_ancestors_once() -> None:
+    first = {"model_version": "r1", "training_seconds": 100.0}
+    second = {"model_version": "r2", "training_seconds": 50.0, "init_from": {**first, "init_from": None}}
+    third = {
+        "model_version": "r3",
+        "training_seconds": 20.0,
+        "init_from": {"model_version": "r2", "training_seconds": 150.0, "init_from": second["init_from"]},
+    }
+    assert lineage_seconds(third) == 170.0
+    assert lineage_seconds(second, third) == 170.0  # snapshots of one lineage
+    assert lineage_seconds(first, {"model_version": "other", "training_seconds": 30.0}) == 130.0
