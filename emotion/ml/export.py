@@ -13,7 +13,7 @@ import keras
 import numpy as np
 from numpy.typing import NDArray
 
-from emotion.ml.inference import tflite_predictor
+from emotion.ml.inference import keras_predictor, tflite_predictor
 from emotion.ml.preprocess import FACE_SIZE, to_network_input
 
 
@@ -31,14 +31,14 @@ def export_tflite(model: keras.Model, path: Path, sample: NDArray[np.float32]) -
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     path.write_bytes(converter.convert())
-    reference = model.predict(sample, batch_size=512, verbose=0)
+    reference = keras_predictor(model)(sample)
     predict = tflite_predictor(path)
     exported = predict(sample)
     fixed = to_network_input(reference_faces())
     return {
         "reference": {
             "input": "emotion.ml.export.reference_faces()",
-            "keras": model.predict(fixed, verbose=0).round(6).tolist(),
+            "keras": keras_predictor(model)(fixed).round(6).tolist(),
             "tflite": predict(fixed).round(6).tolist(),
         },
         "n": len(sample),

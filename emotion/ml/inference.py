@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,6 +24,9 @@ from emotion.ml.detect import DEFAULT_DETECTOR, DETECT_MAX_SIDE, get_detector
 from emotion.ml.evaluate import Predictor, predict_proba
 from emotion.ml.labels import CLASSES
 from emotion.ml.preprocess import Box, crop_face, pad_box, to_gray, to_network_input
+
+if TYPE_CHECKING:  # the worker's LiteRT path must not import Keras/TensorFlow
+    import keras
 
 MODEL_DIR: Final[Path] = Path(__file__).resolve().parents[1] / "model"
 ALLOWED_FORMATS: Final[tuple[str, ...]] = ("JPEG", "PNG", "WEBP")
@@ -85,12 +88,26 @@ def decode_image(
     return np.asarray(rgb)
 
 
+def keras_predictor(model: "keras.Model", batch_size: int = 512) -> Predictor:
+    """Predictor backed by an in-memory Keras model, for validation and reports.
+
+    Feeds numpy chunks to ``predict_on_batch`` rather than calling
+    ``model.predict``, whose tf.data pipeline, run right after ``fit`` on a
+    2-core CPU, once hung a training run for good.
+    """
+
+    def predict(x: NDArray[np.float32]) -> NDArray[np.float32]:
+        chunks = [model.predict_on_batch(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        return np.concatenate(chunks).astype(np.float32)
+
+    return predict
+
+
 def load_keras_predictor(path: str | Path) -> Predictor:
     """Predictor backed by a ``.keras`` file (slower, but needs no export)."""
     import keras
 
-    model = keras.models.load_model(path, compile=False)
-    return lambda x: np.asarray(model.predict_on_batch(x))
+    return keras_predictor(keras.models.load_model(path, compile=False))
 
 
 def tflite_predictor(path: str | Path, num_threads: int = 1) -> Predictor:

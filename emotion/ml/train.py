@@ -42,8 +42,9 @@ from tqdm import tqdm
 from emotion.ml import checkpoint
 from emotion.ml.augment import AugmentConfig, augment_batch
 from emotion.ml.datasets import load_dataset, stratified_split
-from emotion.ml.evaluate import TTA_SHIFTS, TTA_SUFFIX, Predictor, compute_metrics, predict_proba, write_report
+from emotion.ml.evaluate import TTA_SHIFTS, TTA_SUFFIX, compute_metrics, predict_proba, write_report
 from emotion.ml.export import export_tflite
+from emotion.ml.inference import keras_predictor
 from emotion.ml.labels import CLASSES, NUM_CLASSES
 from emotion.ml.models import build_model
 from emotion.ml.preprocess import FACE_PADDING, to_network_input
@@ -173,21 +174,6 @@ class ProgressBar(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.bar.close()
-
-
-def keras_predictor(model: keras.Model, batch_size: int = 512) -> Predictor:
-    """Batch prediction through Keras (used for validation and reports).
-
-    Feeds numpy chunks to ``predict_on_batch`` rather than ``model.predict``:
-    the tf.data pipeline ``predict`` builds, run right after ``fit`` on this
-    2-core machine, stalled for 50 s per epoch and once for good.
-    """
-
-    def predict(x: NDArray[np.float32]) -> NDArray[np.float32]:
-        chunks = [model.predict_on_batch(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-        return np.concatenate(chunks).astype(np.float32)
-
-    return predict
 
 
 def software_versions() -> dict[str, str]:
