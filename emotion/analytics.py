@@ -29,6 +29,7 @@ from .ml.evaluate import TTA_SUFFIX
 from .ml.labels import CLASSES
 from .models import Consent, ProductEmotionDaily, ReactionEvent
 from .reactions import VALENCE
+from .reactions import valence as weighted_valence
 
 Granularity = Literal["day", "hour"]
 
@@ -310,7 +311,7 @@ class Bucket:
 
     @property
     def valence(self) -> float:
-        return _ratio(sum(VALENCE.get(e, 0.0) * s for e, s in self.seconds.items()), self.total)
+        return weighted_valence(self.seconds)
 
 
 def _buckets(period: Period) -> list[datetime | date]:
