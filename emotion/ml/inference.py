@@ -142,7 +142,7 @@ def model_version_of(model_path: str | Path) -> str:
 class EmotionClassifier:
     """A loaded emotion model; classify faces or whole frames.
 
-    ``tta`` averages predictions over flips and small shifts, which is how
+    ``tta`` averages predictions over flips, small shifts and zooms, which is how
     the shipped PublicTest figures are measured when the card says so.
     """
 

@@ -42,7 +42,7 @@ from tqdm import tqdm
 from emotion.ml import checkpoint
 from emotion.ml.augment import AugmentConfig, augment_batch
 from emotion.ml.datasets import load_dataset, stratified_split
-from emotion.ml.evaluate import TTA_SHIFTS, TTA_SUFFIX, compute_metrics, predict_proba, write_report
+from emotion.ml.evaluate import TTA_DESCRIPTION, TTA_SUFFIX, compute_metrics, predict_proba, write_report
 from emotion.ml.export import export_tflite
 from emotion.ml.inference import keras_predictor
 from emotion.ml.labels import CLASSES, NUM_CLASSES
@@ -396,7 +396,7 @@ def publish(
         "data": {"train": args.data.name, "usage": args.usage, "n": len(labels), "split": split},
         "val_metrics": {k: _summary(v) for k, v in val_metrics.items()},
         "training_machine": {"cpus": os.cpu_count(), "gpus": len(tf.config.list_physical_devices("GPU"))},
-        "tta": f"mean over {2 * len(TTA_SHIFTS)} views: identity and horizontal flip, each shifted by {TTA_SHIFTS}",
+        "tta": TTA_DESCRIPTION,
         "trained_until": datetime.now(UTC).isoformat(timespec="seconds"),
         "software": software_versions(),
     }

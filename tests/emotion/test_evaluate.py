@@ -35,7 +35,7 @@ def test_report_files(tmp_path: Path) -> None:
     assert (tmp_path / "r" / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_tta_averages_flipped_and_shifted_views() -> None:
+def test_tta_averages_flipped_shifted_and_zoomed_views() -> None:
     x = np.random.default_rng(0).random((4, 48, 48, 1), dtype=np.float32)
     calls: list[np.ndarray] = []
 
@@ -44,10 +44,22 @@ def test_tta_averages_flipped_and_shifted_views() -> None:
         return np.tile(np.eye(7, dtype=np.float32)[len(calls) % 2], (len(batch), 1))
 
     probs = predict_proba(predict, x, tta=True)
-    assert len(calls) == 10 and all(c.shape == x.shape for c in calls)
+    assert len(calls) == 14 and all(c.shape == x.shape for c in calls)
     np.testing.assert_allclose(probs[:, :2], 0.5)
     np.testing.assert_array_equal(calls[5], x[:, :, ::-1])
     assert predict_proba(predict, x).shape == (4, 7)
+
+
+def test_tta_zoomed_views_scale_the_face_about_its_centre() -> None:
+    yy, xx = np.mgrid[:48, :48]
+    disk = ((yy - 23.5) ** 2 + (xx - 23.5) ** 2 <= 12**2).astype(np.float32)[None, :, :, None]
+    calls: list[np.ndarray] = []
+    predict_proba(lambda b: calls.append(b) or np.zeros((len(b), 7), np.float32), disk, tta=True)
+    zoom_in, zoom_out = calls[10], calls[12]  # after the 10 shifted views: 1.08, then 0.92
+    assert zoom_in.shape == zoom_out.shape == disk.shape
+    assert zoom_in.sum() > disk.sum() * 1.1 and zoom_out.sum() < disk.sum() * 0.9
+    np.testing.assert_allclose(calls[11], zoom_in[:, :, ::-1], atol=1e-6)  # the flipped face, zoomed
+    assert zoom_in[0, 23, 23, 0] == zoom_out[0, 23, 23, 0] == 1.0
 
 
 def test_cli_evaluates_a_saved_model(tmp_path: Path, tiny_npz: Path, random_model_dir: Path) -> None:
