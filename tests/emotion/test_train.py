@@ -34,12 +34,13 @@ def test_train_resume_and_ship(tiny_npz: Path, tmp_path: Path) -> None:
     run(tiny_npz, tmp_path, "--epochs", "1", "--no-ship")
     with pytest.raises(SystemExit, match="--resume"):
         run(tiny_npz, tmp_path, "--epochs", "2")
-    run(tiny_npz, tmp_path, "--epochs", "2", "--resume", "--tta")
+    run(tiny_npz, tmp_path, "--epochs", "2", "--resume", "--tta", "--precision", "float32")
 
     with (tmp_path / "ckpt" / "metrics.csv").open() as handle:
         assert [row["epoch"] for row in csv.DictReader(handle)] == ["1", "2"]
     state = json.loads((tmp_path / "ckpt" / "state.json").read_text())
     assert state["epoch"] == 2 and state["config"]["epochs"] == 2
+    assert state["config"]["precision"] == "float32"
 
     out = tmp_path / "out"
     model = keras.models.load_model(out / "emotion.keras", compile=False)
@@ -68,3 +69,27 @@ def test_class_weights_favour_rare_classes() -> None:
     weights = train.class_weights(labels, power=0.5)
     assert weights[1] == pytest.approx(5 * weights[0])
     assert weights[labels].mean() == pytest.approx(1)
+
+
+def test_cpu_flags_read_from_cpuinfo(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx2 fma\n\n")
+    assert train.cpu_flags(cpuinfo) == {"fpu", "sse2", "avx2", "fma"}
+    assert train.cpu_flags(tmp_path / "missing") == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("flags", "native"),
+    [({"avx2", "fma"}, False), ({"avx512f", "avx512_bf16"}, True), ({"amx_tile", "amx_bf16"}, True)],
+)
+def test_native_bfloat16_needs_bf16_units(flags: set[str], native: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(train.tf.config, "list_physical_devices", lambda kind: [])  # CPU only
+    assert train.native_bfloat16(frozenset(flags)) is native
+
+
+def test_resolve_precision() -> None:
+    assert train.resolve_precision("auto", native=True) == "bfloat16"
+    assert train.resolve_precision("auto", native=False) == "float32"
+    assert train.resolve_precision("float32", native=True) == "float32"
+    with pytest.warns(UserWarning, match="far slower"):
+        assert train.resolve_precision("bfloat16", native=False) == "bfloat16"
