@@ -34,7 +34,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_ingest import run_wrk, wait_until_up
-from benchmarks.common import ROOT, drop_database, fresh_database, server_env, setup_django, write_result
+from benchmarks.common import (
+    ROOT,
+    drop_database,
+    fresh_database,
+    gunicorn,
+    server_env,
+    setup_django,
+    write_result,
+)
 
 DB = "moodshop_bench_recommender"
 PORT = 8766
@@ -212,14 +220,7 @@ def main() -> None:
 
         shoppers = work / "shoppers.txt"
         prepare_shoppers(SHOPPERS, shoppers)
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "gunicorn", "moodshop.wsgi:application"),
-                *("-b", f"127.0.0.1:{PORT}", "-w", str(args.workers), "--log-level", "warning"),
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+        server = gunicorn(env, PORT, args.workers)
         url = f"http://127.0.0.1:{PORT}/api/v1/recommendations/?limit=10"
         wait_until_up(url)
         run_wrk(url, "get", shoppers, shoppers, 5, max(args.connections), 0)  # warm-up: every worker loads the model
