@@ -10,13 +10,19 @@ carved from ``--data``; ``--test-data`` is only evaluated once at the end so
 the reported test figure stays unbiased. Every epoch is checkpointed outside
 the repository, and ``--resume`` continues from the last completed epoch
 with the checkpoint's hyper-parameters; only ``--epochs`` (a larger value
-extends the cosine schedule) and ``--precision`` may change. Resuming a run
-whose schedule is already complete just redoes the export step.
+extends the cosine schedule), ``--precision`` and, until averaging has
+begun, ``--swa-epochs`` may change. Resuming a run whose schedule is already
+complete just redoes the export step.
 
 ``--init-from MODEL.keras`` warm-starts a new run from a shipped model's
 weights (a fresh warm-up + cosine cycle, i.e. a warm restart): an
 under-trained model keeps improving without repeating the epochs it already
 has. The card then records the parent model and counts its training time.
+
+``--swa-epochs K`` also keeps a running mean of the weights over the last K
+epochs of the schedule (stochastic weight averaging, ``emotion.ml.swa``);
+the average is shipped instead of the best epoch only if it scores higher on
+the validation split.
 """
 
 import argparse
@@ -39,7 +45,7 @@ import tensorflow as tf
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from emotion.ml import checkpoint
+from emotion.ml import checkpoint, swa
 from emotion.ml.augment import AugmentConfig, augment_batch
 from emotion.ml.datasets import load_dataset, stratified_split
 from emotion.ml.evaluate import TTA_DESCRIPTION, TTA_SUFFIX, compute_metrics, predict_proba, write_report
@@ -73,6 +79,7 @@ class TrainConfig:
     patience: int = 0
     seed: int = 20240521
     precision: str = "float32"
+    swa_epochs: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -279,6 +286,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         cfg.epochs = args.epochs or cfg.epochs
         if args.precision != "auto":  # e.g. a run moved to a machine without bfloat16 units
             cfg.precision = resolve_precision(args.precision, native_bfloat16())
+        if args.swa_epochs is not None and args.swa_epochs != cfg.swa_epochs:
+            if state.get("swa_count"):
+                raise SystemExit("This run has started averaging weights; --swa-epochs can no longer change")
+            cfg.swa_epochs = args.swa_epochs
     else:
         cfg = TrainConfig(
             arch=args.arch or TrainConfig.arch,
@@ -291,6 +302,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             precision=resolve_precision(args.precision, native_bfloat16()),
             val_fraction=args.val_fraction,
             warmup_epochs=args.warmup_epochs,
+            swa_epochs=args.swa_epochs or 0,
         )
         state = {
             "config": asdict(cfg),
@@ -304,6 +316,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         }
         if args.init_from:
             state["init_from"] = parent_summary(args.init_from)
+    if not 0 <= cfg.swa_epochs <= cfg.epochs:
+        raise SystemExit(f"--swa-epochs must be between 0 and the {cfg.epochs} scheduled epochs")
     configure_tensorflow(args.threads, cfg.precision)
 
     images, labels = load_dataset(args.data, args.usage)
@@ -331,6 +345,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         print(f"Warm start from {state['init_from']['model_version']}", flush=True)
     log_path = run_dir / "metrics.csv"
     run_dir.mkdir(parents=True, exist_ok=True)
+    average = swa.WeightAverage.load(run_dir, state.get("swa_count", 0))
 
     for epoch in range(state["epoch"], cfg.epochs):
         if cfg.patience and epoch - state["best_epoch"] >= cfg.patience:
@@ -365,7 +380,13 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         state["epoch"] = epoch + 1
         state["train_seconds"] += seconds
         state["history"].append(row)
+        if cfg.swa_epochs and epoch >= cfg.epochs - cfg.swa_epochs:
+            average.update(model)
+            average.save(run_dir)  # before the state that points at it
+            state["swa_count"] = average.count
+            state.setdefault("swa_first_epoch", epoch + 1)
         checkpoint.save(run_dir, model, state, is_best=is_best)
+        average.prune(run_dir)
         with log_path.open("a", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(row))
             if handle.tell() == 0:
@@ -397,7 +418,34 @@ def ship(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
         **({"init_from": state["init_from"]} if "init_from" in state else {}),
     }
     version = f"{args.checkpoint_dir.name}-e{state['best_epoch']}-{datetime.now(UTC):%Y%m%d}"
+    if state.get("swa_count"):
+        averaged, card["swa"] = averaged_model(args, cfg, state)
+        if card["swa"]["shipped"]:
+            model = averaged
+            version = (
+                f"{args.checkpoint_dir.name}-swa{state['swa_first_epoch']}-{state['epoch']}-{datetime.now(UTC):%Y%m%d}"
+            )
     return publish(model, args, version=version, split=state["split"], card=card)
+
+
+def averaged_model(args: argparse.Namespace, cfg: TrainConfig, state: dict[str, Any]) -> tuple[keras.Model, dict]:
+    """The run's weight average with BatchNorm re-estimated, and how it compares on the validation split."""
+    images, labels = load_dataset(args.data, args.usage)
+    train_idx, val_idx = stratified_split(labels, cfg.val_fraction, cfg.seed)
+    model = build_model(cfg.arch)
+    swa.WeightAverage.load(args.checkpoint_dir, state["swa_count"]).apply_to(model)
+    swa.recompute_batchnorm(model, to_network_input(images[train_idx]))
+    probs = predict_proba(keras_predictor(model), to_network_input(images[val_idx]))
+    accuracy = float(np.mean(probs.argmax(1) == labels[val_idx]))
+    summary = {
+        "epochs": [state["swa_first_epoch"], state["epoch"]],
+        "snapshots": state["swa_count"],
+        "val_accuracy": accuracy,
+        "best_epoch_val_accuracy": state["best_val_acc"],
+        "shipped": accuracy > state["best_val_acc"],
+    }
+    print(f"Weight average of epochs {summary['epochs']}: val accuracy {accuracy:.4f}", flush=True)
+    return model, summary
 
 
 def publish(
@@ -507,6 +555,7 @@ def add_arguments(p: argparse.ArgumentParser, default_out: Path = DEFAULT_OUT) -
         default="auto",
         help="auto: bfloat16 where the hardware has it, else float32 (a resumed run keeps its own)",
     )
+    p.add_argument("--swa-epochs", type=int, help="average the weights of the schedule's last N epochs (default 0)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="TF intra-op threads")
     p.add_argument("--no-ship", action="store_true", help="stop after training")
 

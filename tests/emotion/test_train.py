@@ -64,6 +64,25 @@ def test_train_resume_and_ship(tiny_npz: Path, tmp_path: Path) -> None:
     np.testing.assert_allclose(shipped.classify_faces(np.zeros((2, 48, 48), np.uint8)), probs, atol=1e-4)
 
 
+@pytest.mark.filterwarnings("ignore:TensorFlow already initialised")
+def test_weight_average_of_the_last_epochs(tiny_npz: Path, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="--swa-epochs"):
+        run(tiny_npz, tmp_path, "--epochs", "2", "--swa-epochs", "3")
+    run(tiny_npz, tmp_path, "--epochs", "3", "--swa-epochs", "2")
+
+    ckpt = tmp_path / "ckpt"
+    state = json.loads((ckpt / "state.json").read_text())
+    assert (state["swa_count"], state["swa_first_epoch"]) == (2, 2)
+    assert [p.name for p in ckpt.glob("swa-*.npz")] == ["swa-2.npz"]
+    card = json.loads((tmp_path / "out" / "model_card.json").read_text())
+    swa = card["swa"]
+    assert swa["epochs"] == [2, 3] and swa["best_epoch_val_accuracy"] == state["best_val_acc"]
+    assert swa["shipped"] == (swa["val_accuracy"] > state["best_val_acc"])
+    assert card["model_version"].startswith("ckpt-swa2-3-" if swa["shipped"] else f"ckpt-e{state['best_epoch']}-")
+    with pytest.raises(SystemExit, match="can no longer change"):
+        run(tiny_npz, tmp_path, "--epochs", "4", "--resume", "--swa-epochs", "1")
+
+
 def test_class_weights_favour_rare_classes() -> None:
     labels = np.repeat(np.arange(7), [100, 4, 100, 100, 100, 100, 100])
     weights = train.class_weights(labels, power=0.5)
