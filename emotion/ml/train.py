@@ -417,14 +417,12 @@ def ship(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
         "training_seconds": round(state["train_seconds"], 1),
         **({"init_from": state["init_from"]} if "init_from" in state else {}),
     }
-    version = f"{args.checkpoint_dir.name}-e{state['best_epoch']}-{datetime.now(UTC):%Y%m%d}"
+    tag = f"e{state['best_epoch']}"
     if state.get("swa_count"):
         averaged, card["swa"] = averaged_model(args, cfg, state)
         if card["swa"]["shipped"]:
-            model = averaged
-            version = (
-                f"{args.checkpoint_dir.name}-swa{state['swa_first_epoch']}-{state['epoch']}-{datetime.now(UTC):%Y%m%d}"
-            )
+            model, tag = averaged, f"swa{state['swa_first_epoch']}-{state['epoch']}"
+    version = f"{args.checkpoint_dir.name}-{tag}-{datetime.now(UTC):%Y%m%d}"
     return publish(model, args, version=version, split=state["split"], card=card)
 
 
