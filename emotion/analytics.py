@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from shop.models import Category, Interaction, Product
 
-from .ml.evaluate import TTA_SUFFIX
 from .ml.labels import CLASSES
+from .ml.tta import TTA_SUFFIX
 from .models import Consent, ProductEmotionDaily, ReactionEvent
 from .reactions import VALENCE
 from .reactions import valence as weighted_valence

@@ -27,11 +27,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from emotion.ml.datasets import load_dataset, stratified_split
-from emotion.ml.evaluate import predict_proba
 from emotion.ml.inference import keras_predictor
 from emotion.ml.models import ARCHITECTURES, build_model
 from emotion.ml.preprocess import FACE_SIZE, to_network_input
 from emotion.ml.train import CARD_FILE, DEFAULT_OUT, configure_tensorflow, lineage_seconds, publish
+from emotion.ml.tta import predict_proba
 
 WEIGHT_STEP = 0.05  # grid resolution of the weight search
 

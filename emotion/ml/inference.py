@@ -21,9 +21,9 @@ from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from emotion.ml.detect import DEFAULT_DETECTOR, DETECT_MAX_SIDE, get_detector
-from emotion.ml.evaluate import Predictor, predict_proba
 from emotion.ml.labels import CLASSES
 from emotion.ml.preprocess import Box, crop_face, pad_box, to_gray, to_network_input
+from emotion.ml.tta import Predictor, predict_proba
 
 if TYPE_CHECKING:  # the worker's LiteRT path must not import Keras/TensorFlow
     import keras

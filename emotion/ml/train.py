@@ -48,12 +48,13 @@ from tqdm import tqdm
 from emotion.ml import checkpoint, swa
 from emotion.ml.augment import AugmentConfig, augment_batch
 from emotion.ml.datasets import load_dataset, stratified_split
-from emotion.ml.evaluate import TTA_DESCRIPTION, TTA_SUFFIX, compute_metrics, predict_proba, write_report
+from emotion.ml.evaluate import compute_metrics, write_report
 from emotion.ml.export import export_tflite
 from emotion.ml.inference import keras_predictor
 from emotion.ml.labels import CLASSES, NUM_CLASSES
 from emotion.ml.models import build_model
 from emotion.ml.preprocess import FACE_PADDING, to_network_input
+from emotion.ml.tta import TTA_DESCRIPTION, TTA_SUFFIX, predict_proba
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "model"
 MODEL_FILE = "emotion.keras"

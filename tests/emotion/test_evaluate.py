@@ -3,8 +3,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.ml.evaluate import compute_metrics, confusion_matrix, main, predict_proba, write_report
+from emotion.ml.evaluate import compute_metrics, confusion_matrix, main, write_report
 from emotion.ml.labels import CLASSES
+from emotion.ml.tta import predict_proba
 
 REPORT_KEYS = {"accuracy", "macro_f1", "per_class", "confusion", "classes", "n", "model_version"}
 
