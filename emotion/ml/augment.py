@@ -9,7 +9,10 @@ projective-transform op per batch, which keeps the pipeline cheap on CPU.
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import tensorflow as tf
+
+from emotion.ml.conditions import random_degrade
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,9 @@ class AugmentConfig:
     erase_prob: float = 0.5
     erase_min: int = 8
     erase_max: int = 20
+    # Share of faces given webcam conditions (blur, small face, noise, JPEG, light; see
+    # emotion.ml.conditions). 0 keeps the clean-face recipe the earlier models used.
+    degrade_prob: float = 0.0
 
 
 def _affine_transforms(u: tf.Tensor, size: int, cfg: AugmentConfig) -> tf.Tensor:
@@ -47,6 +53,8 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, cfg: AugmentConfig) -> tf.
     """Augment a float batch (B,H,W,1) in [0,1]; ``seed`` is a shape-(2,) int tensor."""
     batch = tf.shape(images)[0]
     size = images.shape[1]
+    if cfg.degrade_prob > 0:
+        images = _degrade(images, seed, cfg.degrade_prob)
     u = tf.random.stateless_uniform((batch, 12), seed=seed)
     images = tf.raw_ops.ImageProjectiveTransformV3(
         images=images,
@@ -74,3 +82,14 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, cfg: AugmentConfig) -> tf.
     erase = tf.reshape(u[:, 11] < cfg.erase_prob, (-1, 1, 1, 1))
     images = tf.where(inside & erase, mean, images)
     return tf.clip_by_value(images, 0.0, 1.0)
+
+
+def _degrade(images: tf.Tensor, seed: tf.Tensor, prob: float) -> tf.Tensor:
+    """Webcam conditions, applied before the geometric changes as a camera would (on uint8 pixels)."""
+
+    def run(batch: np.ndarray, batch_seed: np.ndarray) -> np.ndarray:
+        faces = np.clip(np.rint(batch[..., 0] * 255), 0, 255).astype(np.uint8)
+        return (random_degrade(faces, prob, batch_seed.astype(np.int64)).astype(np.float32) / 255)[..., None]
+
+    out = tf.numpy_function(run, [images, seed], tf.float32, stateful=False)
+    return tf.ensure_shape(out, images.shape)

@@ -45,7 +45,7 @@ import tensorflow as tf
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from emotion.ml import checkpoint, swa
+from emotion.ml import checkpoint, distill, swa
 from emotion.ml.augment import AugmentConfig, augment_batch
 from emotion.ml.datasets import load_dataset, stratified_split
 from emotion.ml.evaluate import compute_metrics, write_report
@@ -81,6 +81,12 @@ class TrainConfig:
     seed: int = 20240521
     precision: str = "float32"
     swa_epochs: int = 0
+    # Knowledge distillation (emotion.ml.distill): a teacher .keras file whose
+    # (test-time-augmented) probabilities on the training faces are soft targets.
+    teacher: str = ""
+    teacher_tta: bool = True
+    kd_temperature: float = 2.0
+    kd_alpha: float = 0.7
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -157,10 +163,16 @@ def make_dataset(
     sample_weight: NDArray[np.float32],
     cfg: TrainConfig,
     epoch: int,
+    soft_labels: NDArray[np.float32] | None = None,
 ) -> tf.data.Dataset:
-    """One epoch of shuffled, augmented batches, fully determined by (seed, epoch)."""
+    """One epoch of shuffled, augmented batches, fully determined by (seed, epoch).
+
+    With ``soft_labels`` (distillation) each target is the one-hot label followed by them.
+    """
     order = np.random.default_rng([cfg.seed, epoch]).permutation(len(x))
     images, targets = tf.constant(x), tf.one_hot(y, NUM_CLASSES)
+    if soft_labels is not None:
+        targets = tf.concat([targets, tf.constant(soft_labels)], axis=1)
     weights = tf.constant(sample_weight)
 
     def load(batch_index: tf.Tensor, idx: tf.Tensor) -> tuple[tf.Tensor, ...]:
@@ -195,11 +207,13 @@ def build_compiled_model(cfg: TrainConfig, steps_per_epoch: int) -> keras.Model:
     )
     optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=cfg.weight_decay)
     optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
-    model.compile(
-        optimizer=optimizer,
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
-        metrics=[keras.metrics.CategoricalAccuracy(name="acc")],
-    )
+    if cfg.teacher:
+        loss: keras.losses.Loss = distill.DistillationLoss(cfg.kd_temperature, cfg.kd_alpha, cfg.label_smoothing)
+        accuracy: keras.metrics.Metric = keras.metrics.MeanMetricWrapper(distill.hard_label_accuracy, name="acc")
+    else:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
+        accuracy = keras.metrics.CategoricalAccuracy(name="acc")
+    model.compile(optimizer=optimizer, loss=loss, metrics=[accuracy])
     return model
 
 
@@ -304,6 +318,16 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             val_fraction=args.val_fraction,
             warmup_epochs=args.warmup_epochs,
             swa_epochs=args.swa_epochs or 0,
+            teacher=str(args.teacher or ""),
+            teacher_tta=not args.teacher_plain,
+            kd_temperature=args.kd_temperature,
+            kd_alpha=args.kd_alpha,
+            augment=AugmentConfig(
+                max_rotation_deg=args.max_rotation,
+                max_shift_px=args.max_shift,
+                erase_prob=args.erase_prob,
+                degrade_prob=args.degrade_prob,
+            ),
         )
         state = {
             "config": asdict(cfg),
@@ -327,6 +351,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     x_val, y_val = to_network_input(images[val_idx]), labels[val_idx]
     weights = class_weights(y_train, cfg.class_weight_power)[y_train]
     steps = len(x_train) // cfg.batch_size
+    soft_labels = None
+    if cfg.teacher:
+        soft_labels = distill.cached_soft_labels(run_dir, Path(cfg.teacher), x_train, train_idx, cfg.teacher_tta)
+        agreement = float(np.mean(soft_labels.argmax(1) == y_train))
+        print(f"Teacher {cfg.teacher}: agrees with {agreement:.3f} of the training labels", flush=True)
     state["config"] = asdict(cfg)
     state["split"] = {
         "train": len(train_idx),
@@ -354,7 +383,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             break
         start = time.monotonic()
         history = model.fit(
-            make_dataset(x_train, y_train, weights, cfg, epoch),
+            make_dataset(x_train, y_train, weights, cfg, epoch, soft_labels),
             epochs=epoch + 1,
             initial_epoch=epoch,
             shuffle=False,  # make_dataset already shuffles, reproducibly
@@ -418,6 +447,14 @@ def ship(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
         "training_seconds": round(state["train_seconds"], 1),
         **({"init_from": state["init_from"]} if "init_from" in state else {}),
     }
+    if cfg.teacher:
+        card["distillation"] = {
+            "teacher": parent_summary(Path(cfg.teacher))["model_version"],
+            "teacher_tta": cfg.teacher_tta,
+            "temperature": cfg.kd_temperature,
+            "alpha": cfg.kd_alpha,
+            "soft_labels_on": "training split only (cached, computed once from clean faces)",
+        }
     tag = f"e{state['best_epoch']}"
     if state.get("swa_count"):
         averaged, card["swa"] = averaged_model(args, cfg, state)
@@ -555,6 +592,17 @@ def add_arguments(p: argparse.ArgumentParser, default_out: Path = DEFAULT_OUT) -
         help="auto: bfloat16 where the hardware has it, else float32 (a resumed run keeps its own)",
     )
     p.add_argument("--swa-epochs", type=int, help="average the weights of the schedule's last N epochs (default 0)")
+    p.add_argument("--teacher", type=Path, help="distil from this .keras model (soft labels on the training faces)")
+    p.add_argument("--teacher-plain", action="store_true", help="teacher without test-time augmentation")
+    p.add_argument("--kd-temperature", type=float, default=defaults.kd_temperature)
+    p.add_argument("--kd-alpha", type=float, default=defaults.kd_alpha, help="weight of the soft-target loss")
+    aug = defaults.augment
+    p.add_argument("--max-rotation", type=float, default=aug.max_rotation_deg, help="degrees")
+    p.add_argument("--max-shift", type=float, default=aug.max_shift_px, help="pixels")
+    p.add_argument("--erase-prob", type=float, default=aug.erase_prob, help="random-erasing probability")
+    p.add_argument(
+        "--degrade-prob", type=float, default=aug.degrade_prob, help="share of faces given webcam conditions"
+    )
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="TF intra-op threads")
     p.add_argument("--no-ship", action="store_true", help="stop after training")
 
