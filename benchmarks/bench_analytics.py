@@ -92,15 +92,15 @@ def main() -> None:
     product_ids = [row["product_id"] for row in busiest]
     product_ids += rng.sample(list(Product.objects.values_list("pk", flat=True)), args.requests - len(product_ids))
     categories = list(Category.objects.values_list("pk", flat=True))
-    overview = reverse("admin:emotion_productreaction_changelist")
+    overview = reverse("admin:insights_productreaction_changelist")
     pages = {
         "overview_30_days": [overview] * args.requests,
         "overview_60_days_by_category": [
             f"{overview}?from={{start}}&category={rng.choice(categories)}" for _ in range(args.requests)
         ],
-        "product_30_days": [reverse("admin:emotion_productreaction_product", args=[pk]) for pk in product_ids],
+        "product_30_days": [reverse("admin:insights_productreaction_product", args=[pk]) for pk in product_ids],
         "product_hourly_7_days": [
-            f"{reverse('admin:emotion_productreaction_product', args=[pk])}?from={{week}}&granularity=hour"
+            f"{reverse('admin:insights_productreaction_product', args=[pk])}?from={{week}}&granularity=hour"
             for pk in product_ids
         ],
     }

@@ -23,14 +23,11 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import matplotlib
-import numpy as np
-from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 matplotlib.use("Agg")
@@ -39,129 +36,18 @@ import matplotlib.pyplot as plt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recommender.ml.datasets import DATASETS_DIR, load_movielens, load_retailrocket  # noqa: E402
-from recommender.ml.evaluate import EmotionBench, cf_benchmark  # noqa: E402
-from recommender.ml.simulate import (  # noqa: E402
-    ShopConfig,
-    accuracy_ladder,
-    load_confusion,
-    mean_recall,
-    simulate_shop,
-    synthetic_confusion,
+from recommender.ml.datasets import DATASETS_DIR  # noqa: E402
+from recommender.ml.evaluate import (  # noqa: E402
+    DEFAULT_CONFUSION,
+    TARGET_GAIN,
+    TARGET_SHUFFLED,
+    classifier,
+    run_cf,
+    run_emotion,
 )
+from recommender.ml.simulate import mean_recall  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-DEFAULT_CONFUSION = ROOT / "emotion" / "model" / "eval_publictest.json"
-# Stand-in when the emotion model has not been evaluated yet: FER-like errors at a mean per-class
-# recall typical of FER2013 CNNs (accuracy ~0.65-0.70, disgust and fear recalled worst).
-FALLBACK_RECALL = 0.6
-REFERENCE_NDCG = {
-    "retailrocket": {"als": 0.076, "popularity": 0.012},
-    "movielens-100k": {"als": 0.223, "popularity": 0.147},
-}
-TARGET_GAIN, TARGET_SHUFFLED = 0.10, 0.01
-BROWSING_SENSITIVITY = (0.4, 1.0)
-REPLICATES = 4  # simulated shops (seeds) behind the headline gain
-
-
-def classifier(path: Path | None) -> tuple[NDArray[np.float64], str]:
-    """The confusion matrix to simulate with, and where it came from."""
-    path = path or DEFAULT_CONFUSION
-    if path.exists():
-        return load_confusion(path), str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
-    print(f"no classifier evaluation at {path}: using a synthetic FER-like confusion (mean recall {FALLBACK_RECALL})")
-    return synthetic_confusion(FALLBACK_RECALL), f"synthetic (mean recall {FALLBACK_RECALL})"
-
-
-def run_cf(datasets: Path, seed: int) -> dict[str, Any]:
-    """Part (i): every CF model on both public data sets."""
-    loaders = {
-        "retailrocket": lambda: load_retailrocket(datasets / "retailrocket"),
-        "movielens-100k": lambda: load_movielens(datasets / "movielens-100k" / "u.data"),
-    }
-    results = {}
-    for name, load in loaders.items():
-        start = time.perf_counter()
-        results[name] = {**cf_benchmark(load().confidence, seed), "reference_ndcg": REFERENCE_NDCG[name]}
-        results[name]["seconds"] = round(time.perf_counter() - start, 1)
-    return results
-
-
-def relative(value: float, base: float) -> float:
-    """Relative change of ``value`` over ``base`` (0.1 means 10 % better)."""
-    return value / base - 1.0 if base else 0.0
-
-
-def run_emotion(confusion: NDArray[np.float64], seed: int) -> dict[str, Any]:
-    """Part (ii): baselines, blend and shuffled blend at ``confusion`` on several seeded shops,
-    then the accuracy sweep and the browsing sensitivity on the first one."""
-    start = time.perf_counter()
-    config = ShopConfig(seed=seed)
-    bench = EmotionBench(simulate_shop(config), seed)
-    results = headline(bench, confusion)
-    replicates = [replicate_row(results, seed)]
-    for other_seed in range(seed + 1, seed + REPLICATES):
-        other = EmotionBench(simulate_shop(replace(config, seed=other_seed)), other_seed)
-        replicates.append(replicate_row(headline(other, confusion), other_seed))
-    gain = float(np.mean([row["relative_gain"] for row in replicates]))
-    shuffled = float(np.mean([row["shuffled_relative_change"] for row in replicates]))
-    sweep = []
-    for label, matrix in accuracy_ladder(confusion):
-        blend = results["blend"] if label == "real" else bench.blend(matrix)
-        sweep.append({"classifier": label, "mean_recall": mean_recall(matrix), **_sweep_point(blend)})
-    return {
-        "shop": asdict(config),
-        "cf_params": asdict(bench.params),
-        "test": results,
-        "replicates": replicates,
-        "relative_gain_mean": gain,
-        "shuffled_relative_change_mean": shuffled,
-        "meets_gain_target": gain >= TARGET_GAIN,
-        "meets_shuffled_target": abs(shuffled) <= TARGET_SHUFFLED,
-        "accuracy_sweep": sweep,
-        "browsing_sensitivity": browsing_sensitivity(confusion, config, seed),
-        "seconds": round(time.perf_counter() - start, 1),
-    }
-
-
-def headline(bench: EmotionBench, confusion: NDArray[np.float64]) -> dict[str, Any]:
-    """Popularity, CF only, CF + blend and CF + blend on shuffled emotions, on one shop."""
-    results: dict[str, Any] = bench.baselines()
-    results["blend"] = bench.blend(confusion)
-    results["blend_shuffled"] = bench.blend(confusion, shuffle=True)
-    return results
-
-
-def replicate_row(results: dict[str, Any], seed: int) -> dict[str, float]:
-    """One shop's NDCG@10 figures and the blend's relative changes over CF only."""
-    cf, blend, shuffled = (results[name]["ndcg"] for name in ("cf", "blend", "blend_shuffled"))
-    return {
-        "seed": seed,
-        "cf_ndcg": cf,
-        "blend_ndcg": blend,
-        "shuffled_ndcg": shuffled,
-        "relative_gain": relative(blend, cf),
-        "shuffled_relative_change": relative(shuffled, cf),
-        "blend_strength": results["blend"]["strength"],
-        "blend_weight": results["blend"]["weight"],
-    }
-
-
-def browsing_sensitivity(confusion: NDArray[np.float64], config: ShopConfig, seed: int) -> list[dict[str, float]]:
-    """The blend's gain in shops where browsing follows taste less or more than by default."""
-    rows = []
-    for browsing in BROWSING_SENSITIVITY:
-        bench = EmotionBench(simulate_shop(replace(config, taste_browsing=browsing)), seed)
-        cf, blend = bench.baselines()["cf"]["ndcg"], bench.blend(confusion)["ndcg"]
-        rows.append(
-            {"taste_browsing": browsing, "cf_ndcg": cf, "blend_ndcg": blend, "relative_gain": relative(blend, cf)}
-        )
-    return rows
-
-
-def _sweep_point(result: dict[str, Any]) -> dict[str, float]:
-    """The chosen blend settings and headline metrics of one blend run."""
-    return {key: result[key] for key in ("strength", "weight", "ndcg", "precision")}
 
 
 def plot(emotion: dict[str, Any], path: Path) -> None:

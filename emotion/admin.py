@@ -2,8 +2,7 @@
 
 from django.contrib import admin
 
-from .admin_analytics import ProductReactionAdmin
-from .models import AffectSummary, Consent, EmotionObservation, ProductEmotionDaily, ProductReaction, ReactionEvent
+from .models import AffectSummary, Consent, EmotionObservation, ProductEmotionDaily, ReactionEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -50,6 +49,3 @@ class ProductEmotionDailyAdmin(ReadOnlyAdmin):
     list_display = ("day", "product", "emotion", "seconds", "events")
     list_filter = ("emotion", "day")
     list_select_related = ("product",)
-
-
-admin.site.register(ProductReaction, ProductReactionAdmin)

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from moodshop.api import api_error
 from shop.services import current_shopper
 
 from . import services, tasks
@@ -213,14 +214,14 @@ class FrameView(APIView):
         except ValueError:
             declared = 0
         if declared > limit + 8 * 1024:  # multipart framing and metadata fit in 8 KB
-            raise _error(f"The frame is larger than {limit} bytes.", "too_large", 413)
+            raise api_error(f"The frame is larger than {limit} bytes.", "too_large", 413)
         data = request.data
         source = request.query_params if isinstance(data.get("frame"), bytes) else data
         meta = FrameMetadata(data=source)
         meta.is_valid(raise_exception=True)
         frame = data.get("frame")
         if frame is None:
-            raise _error("Missing the frame: send it as the multipart field 'frame' or as the body.", "missing")
+            raise api_error("Missing the frame: send it as the multipart field 'frame' or as the body.", "missing")
         frame_bytes = frame if isinstance(frame, bytes) else frame.read()
 
         try:
@@ -228,7 +229,7 @@ class FrameView(APIView):
                 current_shopper(request), meta.validated_data["view"], meta.validated_data["product"]
             )
         except services.FrameRefused as exc:
-            raise _error(str(exc), exc.code, 403 if exc.code == "no_consent" else 404) from exc
+            raise api_error(str(exc), exc.code, 403 if exc.code == "no_consent" else 404) from exc
         try:
             validate_frame(
                 frame_bytes,
@@ -237,7 +238,7 @@ class FrameView(APIView):
                 max_height=settings.EMOTION_MAX_FRAME_HEIGHT,
             )
         except FrameRejected as exc:
-            raise _error(str(exc), exc.code, 413 if exc.code == "too_large" else 400) from exc
+            raise api_error(str(exc), exc.code, 413 if exc.code == "too_large" else 400) from exc
 
         try:
             tasks.enqueue_frame(
@@ -248,18 +249,12 @@ class FrameView(APIView):
             )
         except tasks.BrokerUnavailable as exc:
             logger.warning("Frame refused: broker unavailable (%s)", exc)
-            unavailable = _error(
+            unavailable = api_error(
                 "Emotion analysis is briefly unavailable; try again shortly.", "broker_unavailable", 503
             )
             unavailable.wait = 2
             raise unavailable from exc
         return Response({"status": "queued", "seq": meta.validated_data["seq"]}, status=status.HTTP_202_ACCEPTED)
-
-
-def _error(reason: str, code: str, status_code: int = 400) -> exceptions.APIException:
-    error = exceptions.APIException(detail=reason, code=code)
-    error.status_code = status_code
-    return error
 
 
 class CardViewRequest(serializers.Serializer):
@@ -291,7 +286,7 @@ class CardViewsView(APIView):
         try:
             view = services.open_card_view(current_shopper(request), body.validated_data["product"])
         except services.FrameRefused as exc:
-            raise _error(str(exc), exc.code, 403 if exc.code == "no_consent" else 404) from exc
+            raise api_error(str(exc), exc.code, 403 if exc.code == "no_consent" else 404) from exc
         return Response({"view_id": view.view_id}, status=status.HTTP_201_CREATED)
 
 
@@ -314,5 +309,5 @@ class ViewStatusView(APIView):
         try:
             view = services.owned_view(current_shopper(request), view_id)
         except services.ViewNotFound as exc:
-            raise _error(str(exc), "unknown_view", 404) from exc
+            raise api_error(str(exc), "unknown_view", 404) from exc
         return Response(services.view_status(view).__dict__)

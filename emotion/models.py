@@ -5,9 +5,14 @@ from django.db import models
 from django.utils import timezone
 
 from emotion.ml.labels import CLASSES
-from shop.models import Product
 
 EMOTION_CHOICES = [(name, name.capitalize()) for name in CLASSES]
+
+
+class ConsentQuerySet(models.QuerySet["Consent"]):
+    def active(self) -> "ConsentQuerySet":
+        """Consent to the current policy, not withdrawn: the one rule for "may we capture now"."""
+        return self.filter(policy_version=settings.EMOTION_CONSENT_POLICY_VERSION, withdrawn_at=None)
 
 
 class Consent(models.Model):
@@ -20,6 +25,8 @@ class Consent(models.Model):
     policy_version = models.CharField(max_length=20)
     granted_at = models.DateTimeField(default=timezone.now)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ConsentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-granted_at"]
@@ -62,10 +69,6 @@ class EmotionObservation(ShopperData):
 
     def __str__(self) -> str:
         return f"{self.label or 'no face'} @ {self.sequence}"
-
-    @property
-    def face_found(self) -> bool:
-        return bool(self.label)
 
 
 class ReactionEvent(ShopperData):
@@ -120,15 +123,3 @@ class ProductEmotionDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.emotion}: {self.seconds:.0f}s"
-
-
-class ProductReaction(Product):
-    """Shop products as the admin's "Product reactions" section: per-product reaction analytics.
-
-    A proxy: no table of its own, it gives the analytics pages an admin entry and a view permission.
-    """
-
-    class Meta:
-        proxy = True
-        verbose_name = "product reactions"
-        verbose_name_plural = "product reactions"

@@ -1,7 +1,6 @@
 """Turning a view's stream of per-frame emotion labels into reaction-duration events.
 
-Pure functions (no Django), so the rules are easy to test and the recommender's
-simulator can reuse them. The rules, in order:
+Pure functions (no Django), so the rules are easy to test. The rules, in order:
 
 1. A frame counts only if a face was found with confidence >= ``min_confidence``;
    other frames are gaps (the shopper looked away, or the classifier was unsure).
@@ -20,20 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
-
-# How pleasant each FER2013 emotion is for a shopper looking at a product, in [-1, 1].
-# Disgust is the clearest rejection, anger close to it; sadness and fear are negative but
-# often not about the product; surprise is mostly pleasant in a shop ("oh, nice");
-# neutral carries no preference. The recommender reads the same table.
-VALENCE: dict[str, float] = {
-    "happy": 1.0,
-    "surprise": 0.5,
-    "neutral": 0.0,
-    "sad": -0.5,
-    "fear": -0.5,
-    "angry": -0.8,
-    "disgust": -1.0,
-}
 
 
 @dataclass(frozen=True)
@@ -147,11 +132,3 @@ def _reaction(segment: list[Frame], period: timedelta) -> Reaction:
         frames=len(segment),
         mean_confidence=sum(f.confidence for f in segment) / len(segment),
     )
-
-
-def valence(seconds: dict[str, float]) -> float:
-    """Duration-weighted valence in [-1, 1]; 0 when there is no reaction."""
-    total = sum(seconds.values())
-    if total <= 0:
-        return 0.0
-    return sum(VALENCE.get(emotion, 0.0) * s for emotion, s in seconds.items()) / total

@@ -1,7 +1,8 @@
-"""Consent, observations, reaction events and privacy operations, as plain functions.
+"""Consent, observations, reaction events, their rollups and privacy operations, as plain functions.
 
-The API views, the worker task and the admin all go through here, so a rule (who owns a
-view, what withdrawing erases) is written once.
+The API views, the worker task and the admin all go through here, so a rule (what
+withdrawing erases, how the daily rollup is counted) is written once. Who owns a row is
+``shop.services.owned_rows``; what counts as active consent is ``Consent.objects.active``.
 """
 
 import uuid
@@ -10,41 +11,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, Max, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, Max, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from shop.models import Interaction, Product
-from shop.services import Shopper, record_view
+from shop.services import Shopper, owned_rows, record_view
 
+from .ml.labels import valence
 from .models import AffectSummary, Consent, EmotionObservation, ProductEmotionDaily, ReactionEvent
-from .reactions import Frame, build_reactions, valence
-
-
-def _owned_by(shopper: Shopper) -> Q:
-    return _owner(shopper.shopper_id, shopper.user.pk if shopper.user is not None else None)
-
-
-def _owner(shopper_id: uuid.UUID, user_id: int | None) -> Q:
-    """Rows of this session's shopper id, or of the account when logged in."""
-    owner = Q(shopper_id=shopper_id)
-    if user_id is not None:
-        owner |= Q(user_id=user_id)
-    return owner
-
+from .reactions import Frame, build_reactions
 
 # --- Consent -----------------------------------------------------------------------------
 
 
 def active_consent(shopper: Shopper) -> Consent | None:
-    return (
-        Consent.objects.filter(
-            _owned_by(shopper), policy_version=settings.EMOTION_CONSENT_POLICY_VERSION, withdrawn_at=None
-        )
-        .order_by("-granted_at")
-        .first()
-    )
+    return Consent.objects.active().filter(shopper.rows()).order_by("-granted_at").first()
 
 
 def grant_consent(shopper: Shopper) -> Consent:
@@ -68,7 +51,7 @@ def withdraw_consent(shopper: Shopper) -> Erased:
     (see ``record_observation``), so that frame is erased too, and later ones are dropped.
     """
     with transaction.atomic():
-        Consent.objects.filter(_owned_by(shopper), withdrawn_at=None).update(withdrawn_at=timezone.now())
+        Consent.objects.filter(shopper.rows(), withdrawn_at=None).update(withdrawn_at=timezone.now())
         return erase_emotion_data(shopper)
 
 
@@ -79,7 +62,7 @@ def erase_emotion_data(shopper: Shopper) -> Erased:
     Locking the consent rows first makes a frame or reaction rebuild in flight finish
     before the erasure (which then deletes what it wrote).
     """
-    owner = _owned_by(shopper)
+    owner = shopper.rows()
     with transaction.atomic():
         list(Consent.objects.select_for_update().filter(owner).values_list("pk", flat=True))
         touched = set(
@@ -104,7 +87,7 @@ class ViewNotFound(LookupError):
 
 
 def owned_view(shopper: Shopper, view_id: uuid.UUID, product_id: int | None = None) -> Interaction:
-    views = Interaction.objects.filter(_owned_by(shopper), view_id=view_id, kind=Interaction.Kind.VIEW)
+    views = Interaction.objects.filter(shopper.rows(), view_id=view_id, kind=Interaction.Kind.VIEW)
     if product_id is not None:
         views = views.filter(product_id=product_id)
     view = views.first()
@@ -127,13 +110,9 @@ def frame_view(shopper: Shopper, view_id: uuid.UUID, product_id: int) -> int:
     The accepted path costs one query (view, product and consent together) because it
     runs for every frame; the extra queries that tell refusals apart run only on refusal.
     """
-    consent = Exists(
-        Consent.objects.filter(
-            _owned_by(shopper), policy_version=settings.EMOTION_CONSENT_POLICY_VERSION, withdrawn_at=None
-        )
-    )
+    consent = Exists(Consent.objects.active().filter(shopper.rows()))
     row = (
-        Interaction.objects.filter(_owned_by(shopper), view_id=view_id, kind=Interaction.Kind.VIEW)
+        Interaction.objects.filter(shopper.rows(), view_id=view_id, kind=Interaction.Kind.VIEW)
         .annotate(consented=consent)
         .values("pk", "product_id", "product__is_active", "consented")
         .first()
@@ -174,9 +153,7 @@ def _lock_consent(view: Interaction) -> bool:
     a withdrawal or erasure waits for them and then deletes what they wrote, and later
     ones find no consent and write nothing.
     """
-    consents = Consent.objects.select_for_update().filter(
-        _owner(view.shopper_id, view.user_id), policy_version=settings.EMOTION_CONSENT_POLICY_VERSION, withdrawn_at=None
-    )
+    consents = Consent.objects.select_for_update().active().filter(owned_rows(view.shopper_id, view.user_id))
     return bool(list(consents.values_list("pk", flat=True)))
 
 
@@ -290,7 +267,7 @@ def refresh_affect_summary(shopper_id: uuid.UUID, product_id: int, user_id: int 
         mean_confidence=sum(row["confidence"] for row in rows) / events,
         updated_at=timezone.now(),
     )
-    # One upsert statement: this runs for every stored frame.
+    # One upsert statement: this runs on every reaction refresh (at most once per refresh period per view).
     AffectSummary.objects.bulk_create(
         [summary],
         update_conflicts=True,
@@ -300,15 +277,30 @@ def refresh_affect_summary(shopper_id: uuid.UUID, product_id: int, user_id: int 
     return summary
 
 
+# --- The anonymous daily rollup (its only writer) ------------------------------------------
+
+
+def recomputed_rollup(events: QuerySet[ReactionEvent] | None = None) -> QuerySet[ReactionEvent]:
+    """The daily rollup recomputed from raw events by the database: one row per product, day, emotion.
+
+    Days are local days of ``started_at``. Both writers below count through this one query.
+    """
+    events = ReactionEvent.objects.all() if events is None else events
+    return (
+        events.annotate(day=TruncDate("started_at"))
+        .values("product_id", "day", "emotion")
+        .annotate(seconds=Sum("duration_seconds"), events=Count("id"))
+        .order_by()
+    )
+
+
 def refresh_daily_rollup(product_id: int, day: date) -> None:
     """Recompute one product-day of the anonymous aggregate from the reaction events."""
     start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
-    rows = (
+    rows = recomputed_rollup(
         ReactionEvent.objects.filter(
             product_id=product_id, started_at__gte=start, started_at__lt=start + timedelta(days=1)
         )
-        .values("emotion")
-        .annotate(seconds=Sum("duration_seconds"), events=Count("id"))
     )
     totals = {row["emotion"]: row for row in rows}
     ProductEmotionDaily.objects.filter(product_id=product_id, day=day).exclude(emotion__in=totals).delete()
@@ -323,6 +315,27 @@ def refresh_daily_rollup(product_id: int, day: date) -> None:
         unique_fields=["product", "day", "emotion"],
         update_fields=["seconds", "events"],
     )
+
+
+def rebuild_rollup() -> int:
+    """Replace the whole rollup with a recomputation from the raw events, in one INSERT ... SELECT.
+
+    For bulk loads (the synthetic-reaction seeder), where refreshing one product-day at a time
+    would take hours. Days whose raw events were purged keep their rollup rows: they cannot be
+    recomputed, and the rollup is the only record of them.
+    """
+    rows = recomputed_rollup()
+    with transaction.atomic():
+        days_with_events = ReactionEvent.objects.annotate(day=TruncDate("started_at")).values("day")
+        ProductEmotionDaily.objects.filter(day__in=days_with_events.distinct()).delete()
+        select, params = rows.values_list("product_id", "day", "emotion", "seconds", "events").query.sql_with_params()
+        columns = ", ".join(
+            connection.ops.quote_name(ProductEmotionDaily._meta.get_field(name).column)
+            for name in ("product", "day", "emotion", "seconds", "events")
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {ProductEmotionDaily._meta.db_table} ({columns}) {select}", params)
+            return cursor.rowcount
 
 
 @dataclass(frozen=True)

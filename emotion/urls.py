@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import analytics_api, api
+from . import api
 
 app_name = "emotion"
 
@@ -10,7 +10,4 @@ urlpatterns = [
     path("frames/", api.FrameView.as_view(), name="frames"),
     path("views/", api.CardViewsView.as_view(), name="card-views"),
     path("views/<uuid:view_id>/status/", api.ViewStatusView.as_view(), name="view-status"),
-    path(
-        "products/<int:product_id>/reactions/", analytics_api.ProductReactionsView.as_view(), name="product-reactions"
-    ),
 ]

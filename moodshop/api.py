@@ -2,8 +2,16 @@
 
 from typing import Any
 
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def api_error(reason: str, code: str, status_code: int = 400) -> exceptions.APIException:
+    """An error to raise from a view: answered as ``{"error": reason, "code": code}`` with ``status_code``."""
+    error = exceptions.APIException(detail=reason, code=code)
+    error.status_code = status_code
+    return error
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("shop.auth_urls")),
     path("api/v1/", include("emotion.urls")),
     path("api/v1/", include("recommender.urls")),
+    path("api/v1/", include("insights.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("shop.urls")),
 ]

@@ -7,13 +7,14 @@ Views only parse and answer; ranking lives in ``services``. Lists are paginated 
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, permissions, serializers
+from rest_framework import permissions, serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from moodshop.api import api_error
 from shop.services import current_shopper
 
 from . import services
@@ -59,16 +60,10 @@ ERRORS = {
 }
 
 
-def _error(reason: str, code: str, status_code: int = 400) -> exceptions.APIException:
-    error = exceptions.APIException(detail=reason, code=code)
-    error.status_code = status_code
-    return error
-
-
 def _id(raw: str, what: str) -> int:
     """A path id as a positive integer; anything else is a 400 rather than Django's HTML 404."""
     if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) < 2**63:
-        raise _error(f"The {what} id must be a positive integer, not {raw!r}.", "invalid_id")
+        raise api_error(f"The {what} id must be a positive integer, not {raw!r}.", "invalid_id")
     return int(raw)
 
 
@@ -79,7 +74,7 @@ class _RankedListView(APIView):
         query = PageQuery(data=request.query_params)
         if not query.is_valid():
             field, messages = next(iter(query.errors.items()))
-            raise _error(f"Invalid {field}: {' '.join(str(m) for m in messages)}", "invalid_parameter")
+            raise api_error(f"Invalid {field}: {' '.join(str(m) for m in messages)}", "invalid_parameter")
         return query.validated_data["limit"], query.validated_data["offset"]
 
     def answer(self, request: Request, page: services.RecommendationPage, limit: int, offset: int) -> Response:
@@ -118,7 +113,7 @@ class UserRecommendationsView(_RankedListView):
         pk = _id(user_id, "user")
         limit, offset = self.page_query(request)
         if not get_user_model().objects.filter(pk=pk).exists():
-            raise _error(f"No user with id {pk}.", "unknown_user", 404)
+            raise api_error(f"No user with id {pk}.", "unknown_user", 404)
         page = services.recommend(services.Owner(user_id=pk), limit, offset)
         return self.answer(request, page, limit, offset)
 
@@ -135,6 +130,6 @@ class SimilarProductsView(_RankedListView):
         limit, offset = self.page_query(request)
         product = services.available_product(pk)
         if product is None:
-            raise _error(f"No product with id {pk}.", "unknown_product", 404)
+            raise api_error(f"No product with id {pk}.", "unknown_product", 404)
         owner = services.Owner.of(current_shopper(request))
         return self.answer(request, services.similar(product, owner, limit, offset), limit, offset)

@@ -21,12 +21,13 @@ from django.db.models import Avg, Count, Q, Subquery
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
+from emotion.ml.labels import seconds_vector
 from emotion.models import AffectSummary
-from recommender.ml.affect import AffectSignal, BlendedScorer, adjust_confidence, seconds_vector, standardise, valence
+from recommender.ml.affect import AffectSignal, BlendedScorer, adjust_confidence, shrunk_valence, standardise
 from recommender.ml.matrix import ConfidenceWeights, from_pairs
 from recommender.ml.ranking import top_k
 from shop.models import Interaction, Product
-from shop.services import Shopper
+from shop.services import Shopper, owned_rows
 
 from .store import ServingModel, current_model
 
@@ -65,10 +66,7 @@ class Owner:
 
     def rows(self) -> Q:
         """Filter for this owner's interaction or reaction rows."""
-        query = Q(user_id=self.user_id) if self.user_id is not None else Q(pk__in=[])
-        if self.shopper_id is not None:
-            query |= Q(shopper_id=self.shopper_id)
-        return query
+        return owned_rows(self.shopper_id, self.user_id)
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,7 @@ def reactions_of(owner: Owner) -> dict[int, float]:
     seconds: dict[int, NDArray[np.float64]] = {}
     for product_id, summary in AffectSummary.objects.filter(owner.rows()).values_list("product_id", "seconds"):
         seconds[product_id] = seconds.get(product_id, 0.0) + seconds_vector(summary)
-    return {product_id: float(valence(vector)) for product_id, vector in seconds.items()}
+    return {product_id: float(shrunk_valence(vector)) for product_id, vector in seconds.items()}
 
 
 class _Row:

@@ -18,8 +18,9 @@ from django.conf import settings
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix, diags
 
+from emotion.ml.labels import seconds_vector
 from emotion.models import AffectSummary
-from recommender.ml.affect import EMOTIONS, AffectSignal, adjust_confidence, seconds_vector, valence
+from recommender.ml.affect import EMOTIONS, AffectSignal, adjust_confidence, shrunk_valence
 from recommender.ml.cf import ALSParams, FactorModel, Popularity
 from recommender.ml.evaluate import BLEND_STRENGTHS, BLEND_WEIGHTS, K
 from recommender.ml.matrix import ConfidenceWeights, Event, InteractionMatrix, build_matrix
@@ -72,7 +73,7 @@ def load_reactions(data: InteractionMatrix) -> AffectSignal:
         if key in data.users and product_id in data.items:
             seconds[data.users.index(key), data.items.index(product_id)] += seconds_vector(summary)
     pairs = np.array(list(seconds), dtype=np.int64).reshape(-1, 2)
-    values = valence(np.array(list(seconds.values()))) if seconds else np.empty(0)
+    values = shrunk_valence(np.array(list(seconds.values()))) if seconds else np.empty(0)
     return AffectSignal.from_pairs(
         pairs[:, 0], pairs[:, 1], values, data.confidence.shape, store.item_categories(data.items)
     )

@@ -3,6 +3,8 @@
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -27,6 +29,23 @@ class Shopper:
 
     shopper_id: uuid.UUID
     user: AbstractBaseUser | None
+
+    def rows(self) -> Q:
+        """Filter for this shopper's rows (interactions, orders, consent, emotion data)."""
+        return owned_rows(self.shopper_id, self.user.pk if self.user is not None else None)
+
+
+def owned_rows(shopper_id: uuid.UUID | None, user_id: int | None) -> Q:
+    """The one rule for whose data a row is: the session's shopper id's, or the account's when logged in.
+
+    A row matches when either id matches, so a shopper who logs in keeps what they did
+    anonymously in this session, and an account's rows follow it to any session.
+    With neither id nothing matches.
+    """
+    conditions = [Q(shopper_id=shopper_id)] if shopper_id is not None else []
+    if user_id is not None:
+        conditions.append(Q(user_id=user_id))
+    return reduce(or_, conditions) if conditions else Q(pk__in=[])
 
 
 def shopper_id_for(session: SessionBase) -> uuid.UUID:
@@ -68,12 +87,11 @@ def record_dwell(shopper: Shopper, view_id: uuid.UUID, seconds: float) -> Intera
     """
     if not 0 <= seconds <= MAX_DWELL_SECONDS:
         raise DwellError(f"dwell must be between 0 and {MAX_DWELL_SECONDS} seconds")
-    owner = Q(shopper_id=shopper.shopper_id)
-    if shopper.user is not None:
-        owner |= Q(user=shopper.user)
     with transaction.atomic():
         view = (
-            Interaction.objects.select_for_update().filter(owner, view_id=view_id, kind=Interaction.Kind.VIEW).first()
+            Interaction.objects.select_for_update()
+            .filter(shopper.rows(), view_id=view_id, kind=Interaction.Kind.VIEW)
+            .first()
         )
         if view is None:
             raise DwellError("unknown view")

@@ -1,8 +1,8 @@
 """Emotion inference for uploaded images and camera frames.
 
-:func:`get_classifier` loads the shipped model once per process (the
-LiteRT/TFLite export when present, else the Keras file) and is safe to share
-between request threads. Image bytes are decoded with Pillow after checking
+:class:`EmotionClassifier` loads the shipped model (the LiteRT/TFLite export
+when present, else the Keras file) and is safe to share between threads; the
+worker keeps one per process (``emotion.tasks``). Image bytes are decoded with Pillow after checking
 the header, so corrupt uploads and decompression bombs fail fast with an
 :class:`ImageDecodeError` instead of exhausting memory.
 """
@@ -12,7 +12,6 @@ import io
 import json
 import threading
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -205,9 +204,3 @@ class EmotionClassifier:
         with Image.open(io.BytesIO(data)) as image:  # header only: the original size
             scale = max(image.size) / max(frame.shape[:2])
         return [replace(face, box=tuple(round(v * scale) for v in face.box)) for face in faces]
-
-
-@lru_cache(maxsize=4)
-def get_classifier(model_dir: str | Path = MODEL_DIR, tta: bool = True) -> EmotionClassifier:
-    """The process-wide classifier for ``model_dir`` (loaded on first use)."""
-    return EmotionClassifier(model_dir, tta)

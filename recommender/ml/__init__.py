@@ -8,7 +8,7 @@ arrays; the Django app only turns its interaction log into events and calls this
     save_artefact(path, model, data.users, data.items, metrics)  # load_artefact(path) to serve
     # serving one shopper, including interactions made since training:
     model.fold_in(np.array([u]), row)                            # row: the shopper's CSR row
-    signal = AffectSignal.from_pairs(users, items, valence(seconds), shape, item_category)
+    signal = AffectSignal.from_pairs(users, items, shrunk_valence(seconds), shape, item_category)
     ranked = top_k(BlendedScorer(model, signal, weight).scores(np.array([u])), row, 10)
 
 Modules: matrix (events -> confidences), cf (ALS/BPR/popularity, artefacts), affect (valence

@@ -1,7 +1,8 @@
 """The emotion blend: shoppers' facial reactions to products as a second signal next to CF.
 
 Per (shopper, product) the webcam classifier yields seconds spent in each FER2013 emotion.
-That becomes a valence in [-1, 1] which acts twice:
+That becomes a valence in [-1, 1], shrunk towards 0 for short reactions (``shrunk_valence``),
+which acts twice:
 
 (a) before training, it scales the interaction's confidence (liked views count more, disliked
     ones less), and
@@ -13,7 +14,6 @@ Both strengths are tuned on validation data (see ``tuning``), so a signal that d
 ends up with weight 0 and the blend is plain CF.
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -21,29 +21,24 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import csr_matrix
 
-from emotion.ml.labels import CLASSES
-from emotion.reactions import VALENCE
+from emotion.ml.labels import CLASSES, VALENCE_VECTOR
 from recommender.ml.ranking import Scorer
 
 # One definition of the emotions and of how pleasant each is, shared with the capture pipeline.
 EMOTIONS: Final[tuple[str, ...]] = CLASSES
-VALENCE_VECTOR: Final[NDArray[np.float64]] = np.array([VALENCE[name] for name in EMOTIONS])
 
 # Seconds of implicit neutral added to every reaction: a half-second flash of disgust is far
 # weaker evidence than twenty seconds of it, and misclassified frames are common.
 PRIOR_SECONDS: Final[float] = 2.0
 
 
-def seconds_vector(summary: Mapping[str, float]) -> NDArray[np.float64]:
-    """Seconds per emotion in FER2013 order from a ``{"happy": 3.5, ...}`` summary."""
-    unknown = set(summary) - set(EMOTIONS)
-    if unknown:
-        raise ValueError(f"unknown emotions {sorted(unknown)}")
-    return np.array([float(summary.get(name, 0.0)) for name in EMOTIONS])
+def shrunk_valence(seconds: ArrayLike, prior_seconds: float = PRIOR_SECONDS) -> NDArray[np.float64]:
+    """Seconds-weighted mean valence over the last axis (7 emotions), shrunk towards 0.
 
-
-def valence(seconds: ArrayLike, prior_seconds: float = PRIOR_SECONDS) -> NDArray[np.float64]:
-    """Seconds-weighted mean valence over the last axis (7 emotions), shrunk towards 0."""
+    Not ``emotion.ml.labels.valence`` (what a shopper showed, stored as ``AffectSummary.valence``
+    and shown to staff): ranking weighs a reaction by its evidence, so ``prior_seconds`` of
+    implicit neutral make a half-second frown count for little. With ``prior_seconds=0`` the two agree.
+    """
     seconds = np.asarray(seconds, dtype=np.float64)
     total = seconds.sum(axis=-1)
     return (seconds @ VALENCE_VECTOR) / (total + prior_seconds)

@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from emotion.reactions import Frame, Rules, build_reactions, valence
+from emotion.ml.labels import valence
+from emotion.reactions import Frame, Rules, build_reactions
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -119,7 +119,7 @@ def test_consent_capture_badge_recommendations_analytics_and_withdrawal(
         staff.fill("#id_username", "staff")
         staff.fill("#id_password", "a staff pass phrase")
         staff.click("input[type=submit]")
-        staff.goto(f"{live_server.url}{reverse('admin:emotion_productreaction_product', args=[product.pk])}")
+        staff.goto(f"{live_server.url}{reverse('admin:insights_productreaction_product', args=[product.pk])}")
         assert product.name in staff.content()
         assert label in staff.inner_text("main")
         shot(staff, "4-staff-analytics")

@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 
+from emotion.ml.labels import seconds_vector, valence
 from recommender.ml.affect import (
     AffectShares,
     AffectSignal,
     BlendedScorer,
     adjust_confidence,
-    seconds_vector,
-    valence,
+    shrunk_valence,
 )
 
 
@@ -33,13 +33,19 @@ def _order(scorer: BlendedScorer) -> list[int]:
     return np.argsort(-scorer.scores(np.array([0]))[0], kind="stable").tolist()
 
 
-def test_valence_is_a_seconds_weighted_mean_shrunk_by_the_prior():
-    assert valence(seconds_vector({"happy": 8.0}), prior_seconds=2.0) == pytest.approx(0.8)
-    assert valence(seconds_vector({"disgust": 3.0, "happy": 3.0})) == pytest.approx(0.0)
-    assert valence(seconds_vector({"angry": 10.0}), prior_seconds=0.0) == pytest.approx(-0.8)
-    assert valence(np.zeros((2, 7))).tolist() == [0.0, 0.0]
+def test_shrunk_valence_is_a_seconds_weighted_mean_shrunk_by_the_prior():
+    assert shrunk_valence(seconds_vector({"happy": 8.0}), prior_seconds=2.0) == pytest.approx(0.8)
+    assert shrunk_valence(seconds_vector({"disgust": 3.0, "happy": 3.0})) == pytest.approx(0.0)
+    assert shrunk_valence(seconds_vector({"angry": 10.0}), prior_seconds=0.0) == pytest.approx(-0.8)
+    assert shrunk_valence(np.zeros((2, 7))).tolist() == [0.0, 0.0]
     with pytest.raises(ValueError, match="unknown emotions"):
         seconds_vector({"contempt": 1.0})
+
+
+@pytest.mark.parametrize("seconds", [{"happy": 8.0}, {"sad": 2.0, "surprise": 5.0, "neutral": 1.0}, {"disgust": 0.5}])
+def test_without_a_prior_the_ranking_valence_is_the_stored_one(seconds):
+    """One meaning of valence: the shrunk ranking form differs from it only by the prior."""
+    assert shrunk_valence(seconds_vector(seconds), prior_seconds=0.0) == pytest.approx(valence(seconds), abs=1e-12)
 
 
 def test_confidence_scales_with_valence_and_strength_zero_is_identity():

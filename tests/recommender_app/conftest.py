@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 
+from emotion.ml.labels import valence
 from emotion.models import AffectSummary
-from recommender.ml.affect import seconds_vector, valence
 from recommender.services import Owner
 from recommender.training import train_and_publish
 from shop.models import Interaction, Product
@@ -55,7 +55,7 @@ def react(shopper: uuid.UUID, product: Product, user=None, **seconds: float) -> 
         defaults={
             "user": user,
             "seconds": seconds,
-            "valence": float(valence(seconds_vector(seconds))),
+            "valence": valence(seconds),
             "mean_confidence": 0.9,
         },
     )

@@ -56,7 +56,7 @@ def test_staff_only_endpoints_refuse_shoppers(user, product):
 
 
 def test_admin_analytics_is_staff_only(user, product):
-    overview = reverse("admin:emotion_productreaction_changelist")
+    overview = reverse("admin:insights_productreaction_changelist")
     assert Client().get(overview).status_code == 302  # to the admin login
     shopper = Client()
     shopper.force_login(user)

@@ -1,8 +1,8 @@
 """``python manage.py evaluate_recommender [--json OUT]``: the engine's offline evaluation.
 
-Runs the very functions of ``benchmarks/bench_recommender_offline.py`` (CF on RetailRocket
-and MovieLens, the emotion blend on simulated shops) with the same seed and single-threaded
-BLAS, so its figures reproduce the committed ``benchmarks/results/recommender_offline.json``;
+Runs the functions ``benchmarks/bench_recommender_offline.py`` runs (``recommender.ml.evaluate``:
+CF on RetailRocket and MovieLens, the emotion blend on simulated shops) with the same seed and
+single-threaded BLAS, so its figures reproduce the committed ``benchmarks/results/recommender_offline.json``;
 it then prints the headline NDCG@10 figures next to the committed ones.
 """
 
@@ -14,9 +14,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from threadpoolctl import threadpool_limits
 
-from benchmarks import bench_recommender_offline as bench
 from recommender.ml.datasets import DATASETS_DIR
-from recommender.ml.evaluate import K
+from recommender.ml.evaluate import K, classifier, run_cf, run_emotion
 from recommender.ml.simulate import mean_recall
 
 COMMITTED = Path(settings.BASE_DIR) / "benchmarks" / "results" / "recommender_offline.json"
@@ -49,15 +48,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: Any) -> None:
         result: dict[str, Any] = {"benchmark": "recommender_offline", "seed": options["seed"], "k": K}
-        confusion, source = bench.classifier(options["confusion"])
+        confusion, source = classifier(options["confusion"])
         with threadpool_limits(1, "blas"):
             if options["part"] in ("all", "cf"):
                 try:
-                    result["cf"] = bench.run_cf(options["datasets"], options["seed"])
+                    result["cf"] = run_cf(options["datasets"], options["seed"])
                 except FileNotFoundError as exc:
                     raise CommandError(f"public data set missing: {exc}") from exc
             if options["part"] in ("all", "emotion"):
-                result["emotion"] = bench.run_emotion(confusion, options["seed"])
+                result["emotion"] = run_emotion(confusion, options["seed"])
                 result["emotion"]["classifier"] = {"source": source, "mean_recall": mean_recall(confusion)}
         if options["json"]:
             options["json"].parent.mkdir(parents=True, exist_ok=True)

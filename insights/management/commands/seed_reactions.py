@@ -22,10 +22,9 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from emotion import analytics
-from emotion.ml.labels import CLASSES
+from emotion.ml.labels import CLASSES, VALENCE
 from emotion.models import Consent, ReactionEvent
-from emotion.reactions import VALENCE
+from emotion.services import rebuild_rollup
 from shop.models import Interaction, Product
 
 EVENTS_PER_VIEW = 4
@@ -93,7 +92,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             views = self._seed(rng, product_ids, events, shoppers, days)
         with transaction.atomic():
-            rollup_rows = analytics.rebuild_rollup()
+            rollup_rows = rebuild_rollup()
         self.stdout.write(
             self.style.SUCCESS(
                 f"{events} reaction events over {views} views of {len(product_ids)} products by {shoppers} "

@@ -7,8 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from emotion import analytics, services
+from emotion import services
 from emotion.models import ProductEmotionDaily, ReactionEvent
+from insights import services as reports
+from insights.forms import parse_period
 from shop.services import Shopper, record_view
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +25,7 @@ def rollup() -> dict[tuple, tuple[float, int]]:
 
 def recomputed() -> dict[tuple, tuple[float, int]]:
     return {
-        (r["product_id"], r["day"], r["emotion"]): (r["seconds"], r["events"]) for r in analytics.recomputed_rollup()
+        (r["product_id"], r["day"], r["emotion"]): (r["seconds"], r["events"]) for r in services.recomputed_rollup()
     }
 
 
@@ -58,7 +60,7 @@ def test_rebuild_reproduces_the_rollup_and_keeps_purged_days(shop, product):
     services.purge_expired(retention_days=30)
     ProductEmotionDaily.objects.filter(day=timezone.localdate()).update(seconds=0, events=0)
 
-    assert analytics.rebuild_rollup() == 1
+    assert services.rebuild_rollup() == 1
     assert rollup() == expected
     assert ProductEmotionDaily.objects.get(day=timezone.localdate(old)).seconds == 5.0
 
@@ -71,9 +73,9 @@ def test_seed_reactions_writes_events_conversions_and_a_matching_rollup(make_pro
 
     assert ReactionEvent.objects.count() == 3000
     assert ProductEmotionDaily.objects.exists() and rollup() == recomputed()
-    report = analytics.product_reactions(
+    report = reports.product_reactions(
         ReactionEvent.objects.first().product,
-        analytics.parse_period({"from": str(timezone.localdate() - timedelta(days=11))}),
+        parse_period({"from": str(timezone.localdate() - timedelta(days=11))}),
     )
     assert report.traffic.consenting_viewers > 0 and report.conversion[-1].viewers > 0
 

@@ -13,12 +13,12 @@ from .conftest import NOON, PERIOD
 
 pytestmark = pytest.mark.django_db
 
-OVERVIEW = reverse("admin:emotion_productreaction_changelist")
+OVERVIEW = reverse("admin:insights_productreaction_changelist")
 QUERY = {"from": PERIOD.start.isoformat(), "to": PERIOD.end.isoformat()}
 
 
 def product_url(product, name: str = "product") -> str:
-    return reverse(f"admin:emotion_productreaction_{name}", args=[product.pk])
+    return reverse(f"admin:insights_productreaction_{name}", args=[product.pk])
 
 
 def rows(response) -> list[list[str]]:
@@ -36,7 +36,7 @@ def reactions(shop, make_product, other_category):
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, product):
-    for url in (OVERVIEW, product_url(product), reverse("admin:emotion_productreaction_export")):
+    for url in (OVERVIEW, product_url(product), reverse("admin:insights_productreaction_export")):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
 
@@ -109,11 +109,11 @@ def test_product_page_hourly(admin_client, reactions):
 
 
 def test_unknown_product_is_404(admin_client, db):
-    assert admin_client.get(reverse("admin:emotion_productreaction_product", args=[999_999])).status_code == 404
+    assert admin_client.get(reverse("admin:insights_productreaction_product", args=[999_999])).status_code == 404
 
 
 def test_overview_csv_holds_aggregates_per_product(admin_client, reactions):
-    response = admin_client.get(reverse("admin:emotion_productreaction_export"), QUERY)
+    response = admin_client.get(reverse("admin:insights_productreaction_export"), QUERY)
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     header, *body = rows(response)
@@ -143,5 +143,5 @@ def test_product_csv_has_one_row_per_day(admin_client, reactions):
 
 
 def test_csv_export_refuses_a_bad_period(admin_client, db):
-    response = admin_client.get(reverse("admin:emotion_productreaction_export"), {"to": "soon"})
+    response = admin_client.get(reverse("admin:insights_productreaction_export"), {"to": "soon"})
     assert response.status_code == 400 and b"'to' must be a date" in response.content

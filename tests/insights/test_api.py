@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 
 def url(product_id: int) -> str:
-    return reverse("emotion:product-reactions", args=[product_id])
+    return reverse("insights:product-reactions", args=[product_id])
 
 
 def test_staff_get_the_products_figures(client, staff_viewer, shop, product):

@@ -1,4 +1,4 @@
-"""Per-product reaction analytics for shop staff, as plain functions over the database.
+"""Per-product reaction reports for shop staff, as plain functions over the database.
 
 The admin pages, the CSV export and the read-only API all call these, so one figure is
 computed one way. Everything the pages show over a period comes from the anonymous
@@ -13,110 +13,28 @@ import heapq
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.db.models import Avg, Case, Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Sum, Value, When, Window
-from django.db.models.functions import RowNumber, TruncDate, TruncHour
+from django.db.models.functions import RowNumber, TruncHour
 from django.utils import timezone
 
+from emotion.ml.labels import CLASSES, VALENCE
+from emotion.ml.labels import valence as weighted_valence
+from emotion.ml.tta import TTA_SUFFIX
+from emotion.models import Consent, ProductEmotionDaily, ReactionEvent
 from shop.models import Category, Interaction, Product
 
-from .ml.labels import CLASSES
-from .ml.tta import TTA_SUFFIX
-from .models import Consent, ProductEmotionDaily, ReactionEvent
-from .reactions import VALENCE
-from .reactions import valence as weighted_valence
+from .forms import Period
 
-Granularity = Literal["day", "hour"]
-
-DEFAULT_DAYS = 30
-MAX_DAYS = 366
-MAX_HOURLY_DAYS = 14  # hourly buckets come from raw events: keep the range (and the chart) short
 TOP_MOMENTS = 5
 RANKING_SIZE = 10
 
 POSITIVE = tuple(e for e in CLASSES if VALENCE.get(e, 0.0) > 0)
 NEGATIVE = tuple(e for e in CLASSES if VALENCE.get(e, 0.0) < 0)
-
-
-class PeriodError(ValueError):
-    """The requested period or filter cannot be served; the message says why."""
-
-
-# --- Period and filters --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """An inclusive range of local days, an optional category and the timeline's bucket size."""
-
-    start: date
-    end: date
-    category_id: int | None = None
-    granularity: Granularity = "day"
-
-    @property
-    def start_at(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.start, time.min))
-
-    @property
-    def end_at(self) -> datetime:
-        """Exclusive: the first instant after the last day."""
-        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def query(self) -> dict[str, str]:
-        """The query-string parameters that reproduce this period (for links and exports)."""
-        params = {"from": self.start.isoformat(), "to": self.end.isoformat()}
-        if self.category_id is not None:
-            params["category"] = str(self.category_id)
-        if self.granularity != "day":
-            params["granularity"] = self.granularity
-        return params
-
-
-def _parse_day(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise PeriodError(f"'{name}' must be a date as YYYY-MM-DD, not {value!r}.") from None
-
-
-def parse_period(params: Mapping[str, str], today: date | None = None) -> Period:
-    """Read ``from``, ``to``, ``category`` and ``granularity`` from a query string.
-
-    Defaults to the last 30 days; refuses reversed, over-long or unparseable input rather
-    than guessing, so a figure never silently covers another period than the one asked.
-    """
-    today = today or timezone.localdate()
-    end = _parse_day(params.get("to"), "to") or today
-    start = _parse_day(params.get("from"), "from") or end - timedelta(days=DEFAULT_DAYS - 1)
-    if start > end:
-        raise PeriodError("'from' must not be after 'to'.")
-    if (end - start).days + 1 > MAX_DAYS:
-        raise PeriodError(f"The period may cover at most {MAX_DAYS} days.")
-    requested = params.get("granularity") or "day"
-    if requested not in ("day", "hour"):
-        raise PeriodError("'granularity' must be 'day' or 'hour'.")
-    granularity: Granularity = "hour" if requested == "hour" else "day"
-    if granularity == "hour" and (end - start).days + 1 > MAX_HOURLY_DAYS:
-        raise PeriodError(f"An hourly timeline covers at most {MAX_HOURLY_DAYS} days.")
-    category_id = None
-    if params.get("category"):
-        try:
-            category_id = int(params["category"])
-        except ValueError:
-            raise PeriodError("'category' must be a category id.") from None
-    return Period(start, end, category_id, granularity)
 
 
 # --- The classifier behind the figures -----------------------------------------------------
@@ -134,9 +52,6 @@ class ModelInfo:
     def accuracy_label(self) -> str:
         return f"{self.accuracy:.1%}" if self.accuracy is not None else "unknown"
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "accuracy": self.accuracy, "accuracy_source": self.source}
-
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
@@ -149,20 +64,17 @@ def _read_json(path: Path) -> dict[str, Any]:
 def model_info() -> ModelInfo:
     """The shipped model's version and accuracy; "unknown" until the model and its evaluation exist.
 
-    Read on each call (two small files): a newly shipped model shows up without a restart.
-    An evaluation of another model version than the shipped one is not shown.
+    Read on each call (two small files, both shipped in the model directory): a newly shipped
+    model shows up without a restart. An evaluation of another model version than the
+    shipped one is not shown. Nothing under ``benchmarks/`` is read: it is not deployed.
     """
     card = _read_json(Path(settings.EMOTION_MODEL_DIR) / "model_card.json")
     version = str(card.get("model_version") or "unknown")
-    for path in (
-        Path(settings.EMOTION_MODEL_DIR) / "eval_publictest.json",
-        Path(settings.BASE_DIR) / "benchmarks" / "results" / "emotion_eval_publictest.json",
-    ):
-        evaluation = _read_json(path)
-        accuracy = evaluation.get("accuracy")
-        evaluated = str(evaluation.get("model_version", version)).removesuffix(TTA_SUFFIX)
-        if isinstance(accuracy, int | float) and evaluated == version:
-            return ModelInfo(version, float(accuracy), "FER2013 PublicTest")
+    evaluation = _read_json(Path(settings.EMOTION_MODEL_DIR) / "eval_publictest.json")
+    accuracy = evaluation.get("accuracy")
+    evaluated = str(evaluation.get("model_version", version)).removesuffix(TTA_SUFFIX)
+    if isinstance(accuracy, int | float) and evaluated == version:
+        return ModelInfo(version, float(accuracy), "FER2013 PublicTest")
     test_data, metrics = card.get("test_data"), card.get("test_metrics")
     uses_tta = isinstance(test_data, dict) and test_data.get("report_uses_tta")
     shipped = metrics.get("tta" if uses_tta else "plain") if isinstance(metrics, dict) else None
@@ -266,27 +178,13 @@ class EmotionMix:
         return -sum(s.seconds * s.valence for s in self.emotions if s.valence < 0)
 
     @property
+    def by_emotion(self) -> dict[str, EmotionStat]:
+        return {s.emotion: s for s in self.emotions}
+
+    @property
     def valence(self) -> float:
         """Duration-weighted valence in [-1, 1]; 0 without reactions."""
         return _ratio(self.delight - self.dislike, self.seconds)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "seconds": self.seconds,
-            "events": self.events,
-            "valence": self.valence,
-            "delight_seconds": self.delight,
-            "dislike_seconds": self.dislike,
-            "emotions": {
-                s.emotion: {
-                    "seconds": s.seconds,
-                    "events": s.events,
-                    "share": s.share,
-                    "mean_duration_seconds": s.mean_duration,
-                }
-                for s in self.emotions
-            },
-        }
 
 
 def emotion_mix(rows: QuerySet[ProductEmotionDaily]) -> EmotionMix:
@@ -399,35 +297,6 @@ class ProductReactions:
     negative_moments: list[Moment]
     conversion: list[Conversion]
     model: ModelInfo = field(default_factory=model_info)
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form, the API's answer."""
-        return {
-            "product": {"id": self.product.pk, "name": self.product.name, "category": self.product.category_id},
-            "period": {"from": self.period.start, "to": self.period.end, "granularity": self.period.granularity},
-            "model": self.model.as_dict(),
-            "views": self.traffic.views,
-            "viewers": self.traffic.viewers,
-            "consenting_viewers": self.traffic.consenting_viewers,
-            "mean_dwell_seconds": self.traffic.mean_dwell,
-            **self.mix.as_dict(),
-            "timeline": [{"start": b.start, "seconds": b.seconds, "valence": b.valence} for b in self.timeline],
-            "top_moments": {
-                "positive": [m.__dict__ for m in self.positive_moments],
-                "negative": [m.__dict__ for m in self.negative_moments],
-            },
-            "conversion": [
-                {
-                    "reaction": c.reaction,
-                    "viewers": c.viewers,
-                    "carted": c.carted,
-                    "purchased": c.purchased,
-                    "cart_rate": c.cart_rate,
-                    "purchase_rate": c.purchase_rate,
-                }
-                for c in self.conversion
-            ],
-        }
 
 
 def _views(product: Product, period: Period) -> QuerySet[Interaction]:
@@ -718,41 +587,3 @@ def product_csv_rows(product: Product, period: Period) -> Iterator[list[Any]]:
             round(bucket.valence, 4),
             *_model_columns(model),
         ]
-
-
-# --- Rollup maintenance ----------------------------------------------------------------------------
-
-
-def recomputed_rollup(events: QuerySet[ReactionEvent] | None = None) -> QuerySet[ReactionEvent]:
-    """The daily rollup recomputed from raw events by the database: one row per product, day, emotion.
-
-    Days are local days of ``started_at``, as ``services.refresh_daily_rollup`` counts them.
-    """
-    events = ReactionEvent.objects.all() if events is None else events
-    return (
-        events.annotate(day=TruncDate("started_at"))
-        .values("product_id", "day", "emotion")
-        .annotate(seconds=Sum("duration_seconds"), events=Count("id"))
-        .order_by()
-    )
-
-
-def rebuild_rollup() -> int:
-    """Replace the whole rollup with a recomputation from the raw events, in one INSERT ... SELECT.
-
-    For bulk loads (the benchmark seeder), where refreshing one product-day at a time would
-    take hours. Days whose raw events were purged keep their rollup rows: they cannot be
-    recomputed, and the rollup is the only record of them.
-    """
-    rows = recomputed_rollup()
-    with transaction.atomic():
-        days_with_events = ReactionEvent.objects.annotate(day=TruncDate("started_at")).values("day")
-        ProductEmotionDaily.objects.filter(day__in=days_with_events.distinct()).delete()
-        select, params = rows.values_list("product_id", "day", "emotion", "seconds", "events").query.sql_with_params()
-        columns = ", ".join(
-            connection.ops.quote_name(ProductEmotionDaily._meta.get_field(name).column)
-            for name in ("product", "day", "emotion", "seconds", "events")
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {ProductEmotionDaily._meta.db_table} ({columns}) {select}", params)
-            return cursor.rowcount

@@ -5,9 +5,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from emotion import analytics
-from emotion.analytics import Period
 from emotion.ml.labels import CLASSES
+from insights import forms, services
+from insights.api import ProductReactionsSerializer
+from insights.forms import Period
 from shop.models import Interaction
 
 from .conftest import NOON, PERIOD
@@ -23,7 +24,7 @@ def test_emotion_mix_shares_durations_and_valence(shop, product):
     shop.react(view, "disgust", 2.0, at=NOON + timedelta(seconds=20))
     shop.react(shop.view(product, viewer, at=NOON - timedelta(days=2)), "neutral", 10.0)
 
-    mix = analytics.product_reactions(product, PERIOD).mix
+    mix = services.product_reactions(product, PERIOD).mix
 
     stats = {s.emotion: s for s in mix.emotions}
     assert [s.emotion for s in mix.emotions] == list(CLASSES)
@@ -37,16 +38,16 @@ def test_emotion_mix_shares_durations_and_valence(shop, product):
 
 
 def test_an_empty_product_shows_zeros(product):
-    report = analytics.product_reactions(product, PERIOD)
+    report = services.product_reactions(product, PERIOD)
 
-    assert report.traffic == analytics.Traffic(views=0, viewers=0, consenting_viewers=0, mean_dwell=None)
+    assert report.traffic == services.Traffic(views=0, viewers=0, consenting_viewers=0, mean_dwell=None)
     assert report.mix.seconds == 0 and report.mix.valence == 0
     assert all(s.share == 0 and s.mean_duration == 0 for s in report.mix.emotions)
     assert len(report.timeline) == PERIOD.days and all(b.total == 0 and b.valence == 0 for b in report.timeline)
     assert report.positive_moments == report.negative_moments == []
-    assert report.conversion == [analytics.Conversion("all", 0, 0, 0)]
+    assert report.conversion == [services.Conversion("all", 0, 0, 0)]
     assert report.conversion[0].cart_rate == 0
-    json.dumps(report.as_dict(), default=str)  # the API can serialise it
+    assert ProductReactionsSerializer(report).data["seconds"] == 0  # the API can serialise it
 
 
 def test_traffic_counts_views_viewers_dwell_and_consent_at_view_time(shop, product):
@@ -59,7 +60,7 @@ def test_traffic_counts_views_viewers_dwell_and_consent_at_view_time(shop, produ
     shop.view(product, never, dwell=None)
     shop.view(product, never, at=NOON - timedelta(days=30))  # outside the period
 
-    traffic = analytics.traffic(product, PERIOD)
+    traffic = services.traffic(product, PERIOD)
 
     assert traffic.views == 4
     assert traffic.viewers == 3
@@ -73,7 +74,7 @@ def test_daily_timeline_covers_every_day(shop, product):
     shop.react(view, "sad", 1.0, at=NOON + timedelta(minutes=1))
     shop.react(shop.view(product, shop.shopper(), at=NOON - timedelta(days=3)), "angry", 5.0)
 
-    buckets = analytics.timeline(product, PERIOD)
+    buckets = services.timeline(product, PERIOD)
 
     assert [b.start for b in buckets] == [PERIOD.start + timedelta(days=d) for d in range(7)]
     by_day = {b.start: b for b in buckets}
@@ -88,7 +89,7 @@ def test_hourly_timeline_reads_the_raw_events(shop, product):
     shop.react(view, "surprise", 2.0, at=NOON + timedelta(hours=2, minutes=5))
     period = Period(NOON.date(), NOON.date(), granularity="hour")
 
-    buckets = analytics.timeline(product, period)
+    buckets = services.timeline(product, period)
 
     assert len(buckets) == 24
     assert buckets[12].seconds["happy"] == 3.0
@@ -101,7 +102,7 @@ def test_top_moments_are_the_longest_positive_and_negative_reactions(shop, produ
     for i, (emotion, seconds) in enumerate([("happy", 3), ("surprise", 9), ("happy", 5), ("sad", 4), ("neutral", 30)]):
         shop.react(view, emotion, seconds, at=NOON + timedelta(seconds=40 * i))
 
-    report = analytics.product_reactions(product, PERIOD)
+    report = services.product_reactions(product, PERIOD)
 
     assert [(m.emotion, m.duration) for m in report.positive_moments] == [("surprise", 9), ("happy", 5), ("happy", 3)]
     assert [(m.emotion, m.duration) for m in report.negative_moments] == [("sad", 4)]
@@ -118,12 +119,12 @@ def test_conversion_is_split_by_each_viewers_dominant_reaction(shop, product):
     shop.act(product, delighted, Interaction.Kind.PURCHASE)
     shop.act(product, silent, Interaction.Kind.CART)
 
-    rows = {c.reaction: c for c in analytics.conversion(product, PERIOD)}
+    rows = {c.reaction: c for c in services.conversion(product, PERIOD)}
 
-    assert rows["happy"] == analytics.Conversion("happy", 1, 1, 1)
-    assert rows["disgust"] == analytics.Conversion("disgust", 1, 0, 0)
-    assert rows["none"] == analytics.Conversion("none", 1, 1, 0)
-    assert rows["all"] == analytics.Conversion("all", 3, 2, 1)
+    assert rows["happy"] == services.Conversion("happy", 1, 1, 1)
+    assert rows["disgust"] == services.Conversion("disgust", 1, 0, 0)
+    assert rows["none"] == services.Conversion("none", 1, 1, 0)
+    assert rows["all"] == services.Conversion("all", 3, 2, 1)
     assert rows["all"].cart_rate == pytest.approx(2 / 3)
     assert "neutral" not in rows
 
@@ -136,7 +137,7 @@ def test_overview_ranks_products_by_delight_and_dislike(shop, make_product, othe
     shop.react(shop.view(mixed, viewer, at=NOON - timedelta(days=1)), "surprise", 4.0)
     shop.react(shop.view(mixed, viewer), "angry", 5.0)
 
-    data = analytics.overview(PERIOD)
+    data = services.overview(PERIOD)
 
     assert [p.totals.product_id for p in data.by_delight] == [loved.pk, mixed.pk]
     assert [p.totals.product_id for p in data.by_dislike] == [hated.pk, mixed.pk]
@@ -153,7 +154,7 @@ def test_filters_limit_the_overview_to_a_category_and_period(shop, make_product,
     shop.react(shop.view(book, shop.shopper()), "happy", 3.0)
     shop.react(shop.view(book, shop.shopper(), at=NOON - timedelta(days=20)), "happy", 7.0)
 
-    books = analytics.overview(Period(PERIOD.start, PERIOD.end, category_id=other_category.pk))
+    books = services.overview(Period(PERIOD.start, PERIOD.end, category_id=other_category.pk))
 
     assert [p.totals.product_id for p in books.by_delight] == [book.pk]
     assert books.mix.seconds == pytest.approx(3.0)
@@ -161,7 +162,7 @@ def test_filters_limit_the_overview_to_a_category_and_period(shop, make_product,
 
 
 def test_empty_overview(db):
-    data = analytics.overview(PERIOD)
+    data = services.overview(PERIOD)
     assert data.products == 0 and data.by_delight == data.by_dislike == data.categories == []
     assert data.mix.valence == 0
 
@@ -179,21 +180,21 @@ def test_empty_overview(db):
     ],
 )
 def test_bad_periods_are_refused(params, message):
-    with pytest.raises(analytics.PeriodError, match=message):
-        analytics.parse_period(params, today=date(2026, 3, 10))
+    with pytest.raises(forms.PeriodError, match=message):
+        forms.parse_period(params, today=date(2026, 3, 10))
 
 
 def test_default_period_is_the_last_30_days():
-    period = analytics.parse_period({}, today=date(2026, 3, 10))
+    period = forms.parse_period({}, today=date(2026, 3, 10))
     assert (period.start, period.end, period.days) == (date(2026, 2, 9), date(2026, 3, 10), 30)
     assert period.category_id is None
-    assert analytics.parse_period({"category": "4"}).query()["category"] == "4"
+    assert forms.parse_period({"category": "4"}).query()["category"] == "4"
 
 
 def test_model_info_is_unknown_without_a_model(settings, tmp_path):
     settings.EMOTION_MODEL_DIR = tmp_path / "model"
     settings.BASE_DIR = tmp_path
-    info = analytics.model_info()
+    info = services.model_info()
     assert (info.version, info.accuracy, info.accuracy_label) == ("unknown", None, "unknown")
 
 
@@ -206,16 +207,28 @@ def test_model_info_prefers_the_publictest_evaluation(settings, tmp_path):
         "test_metrics": {"plain": {"accuracy": 0.69}, "tta": {"accuracy": 0.7}},
     }
     (tmp_path / "model_card.json").write_text(json.dumps(card))
-    assert analytics.model_info().accuracy == 0.7
+    assert services.model_info().accuracy == 0.7
     (tmp_path / "eval_publictest.json").write_text(json.dumps({"model_version": "v3+tta", "accuracy": 0.6812}))
-    info = analytics.model_info()
+    info = services.model_info()
     assert (info.version, info.accuracy_label, info.source) == ("v3", "68.1%", "FER2013 PublicTest")
     (tmp_path / "eval_publictest.json").write_text("{not json")
-    assert analytics.model_info().source == "model card test set"
+    assert services.model_info().source == "model card test set"
 
 
 def test_model_info_ignores_an_evaluation_of_another_model(settings, tmp_path):
     settings.EMOTION_MODEL_DIR = settings.BASE_DIR = tmp_path
     (tmp_path / "model_card.json").write_text(json.dumps({"model_version": "v4"}))
     (tmp_path / "eval_publictest.json").write_text(json.dumps({"model_version": "v3", "accuracy": 0.6}))
-    assert (analytics.model_info().version, analytics.model_info().accuracy) == ("v4", None)
+    assert (services.model_info().version, services.model_info().accuracy) == ("v4", None)
+
+
+def test_model_info_never_reads_the_benchmark_results(settings, tmp_path):
+    """``benchmarks/`` is not deployed: the figure shown must come from the model directory."""
+    settings.EMOTION_MODEL_DIR = tmp_path / "model"
+    settings.BASE_DIR = tmp_path
+    settings.EMOTION_MODEL_DIR.mkdir()
+    (settings.EMOTION_MODEL_DIR / "model_card.json").write_text(json.dumps({"model_version": "v5"}))
+    results = tmp_path / "benchmarks" / "results"
+    results.mkdir(parents=True)
+    (results / "emotion_eval_publictest.json").write_text(json.dumps({"model_version": "v5", "accuracy": 0.66}))
+    assert (services.model_info().accuracy, services.model_info().source) == (None, "no evaluation found")

@@ -1,13 +1,11 @@
 """Admin pages of the "Product reactions" section: the overview dashboard and one page per product.
 
-Views only parse the filters and pick a template; the figures come from ``analytics``. Charts
-are server-side SVG (no JavaScript, no CDN), each backed by a table, so the pages read well
-without scripts, in screen readers and when printed.
+Views only parse the filters (``forms``) and pick a template; the figures come from
+``services``, the chart geometry from ``charts``.
 """
 
 import csv
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -20,78 +18,13 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from emotion.ml.labels import CLASSES
 from shop.models import Category, Product
 
-from . import analytics
-from .ml.labels import CLASSES
-
-# One colour per emotion, used by every chart and legend (colour-blind-friendly Tableau palette).
-COLOURS: dict[str, str] = {
-    "angry": "#d62728",
-    "disgust": "#8c564b",
-    "fear": "#9467bd",
-    "happy": "#2ca02c",
-    "sad": "#1f77b4",
-    "surprise": "#ff7f0e",
-    "neutral": "#a0a0a0",
-}
-CHART_WIDTH, CHART_HEIGHT = 960, 200
-SPARK_WIDTH, SPARK_HEIGHT = 80, 28
-
-
-# --- SVG geometry (numbers only; the templates draw) ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rect:
-    x: float
-    y: float
-    width: float
-    height: float
-    colour: str
-    title: str
-
-
-def share_bar(mix: analytics.EmotionMix, width: float = CHART_WIDTH) -> list[Rect]:
-    """One horizontal bar split by each emotion's share of the reaction seconds."""
-    rects, x = [], 0.0
-    for stat in mix.emotions:
-        if stat.share > 0:
-            w = stat.share * width
-            rects.append(Rect(x, 0, w, 24, COLOURS[stat.emotion], f"{stat.emotion}: {stat.share:.1%}"))
-            x += w
-    return rects
-
-
-def stacked_columns(buckets: list[analytics.Bucket], hourly: bool) -> list[Rect]:
-    """A stacked column per bucket, heights proportional to reaction seconds per emotion."""
-    peak = max((b.total for b in buckets), default=0.0) or 1.0
-    step = CHART_WIDTH / max(len(buckets), 1)
-    label_format = "%Y-%m-%d %H:00" if hourly else "%Y-%m-%d"
-    rects: list[Rect] = []
-    for i, bucket in enumerate(buckets):
-        y = float(CHART_HEIGHT)
-        for emotion in CLASSES:
-            seconds = bucket.seconds[emotion]
-            if seconds <= 0:
-                continue
-            h = seconds / peak * CHART_HEIGHT
-            y -= h
-            title = f"{bucket.start.strftime(label_format)} {emotion}: {seconds:.0f}s"
-            rects.append(Rect(i * step, y, max(step - 1, 0.5), h, COLOURS[emotion], title))
-    return rects
-
-
-def sparkline(values: list[float]) -> str:
-    """SVG polyline points for a small trend line, scaled to its own peak."""
-    if not values:
-        return ""
-    peak = max(values) or 1.0
-    step = SPARK_WIDTH / max(len(values) - 1, 1)
-    return " ".join(
-        f"{i * step:.1f},{SPARK_HEIGHT - 2 - v / peak * (SPARK_HEIGHT - 4):.1f}" for i, v in enumerate(values)
-    )
-
+from . import services
+from .charts import CHART_HEIGHT, CHART_WIDTH, COLOURS, SPARK_HEIGHT, SPARK_WIDTH, share_bar, sparkline, stacked_columns
+from .forms import DEFAULT_DAYS, Period, PeriodError, parse_period
+from .models import ProductReaction
 
 # --- CSV ----------------------------------------------------------------------------------------
 
@@ -113,6 +46,7 @@ def _csv_response(rows: Iterable[list[Any]], filename: str) -> StreamingHttpResp
 # --- The admin ------------------------------------------------------------------------------------
 
 
+@admin.register(ProductReaction)
 class ProductReactionAdmin(admin.ModelAdmin):
     """Read-only analytics in place of the usual list and form; needs the proxy's view permission."""
 
@@ -137,25 +71,25 @@ class ProductReactionAdmin(admin.ModelAdmin):
 
     # --- helpers ---
 
-    def _period(self, request: HttpRequest) -> tuple[analytics.Period, int]:
+    def _period(self, request: HttpRequest) -> tuple[Period, int]:
         """The requested period, or the default one with an error message (and a 400) when invalid."""
         self._check(request)
         try:
-            return analytics.parse_period(request.GET), 200
-        except analytics.PeriodError as exc:
-            messages.error(request, f"{exc} Showing the last {analytics.DEFAULT_DAYS} days instead.")
-            return analytics.parse_period({}), 400
+            return parse_period(request.GET), 200
+        except PeriodError as exc:
+            messages.error(request, f"{exc} Showing the last {DEFAULT_DAYS} days instead.")
+            return parse_period({}), 400
 
     def _check(self, request: HttpRequest) -> None:
         if not self.has_view_permission(request):
             raise PermissionDenied
 
-    def _export_period(self, request: HttpRequest) -> analytics.Period:
+    def _export_period(self, request: HttpRequest) -> Period:
         """Exports never fall back to another period: a file must cover exactly what was asked."""
         self._check(request)
-        return analytics.parse_period(request.GET)
+        return parse_period(request.GET)
 
-    def _context(self, request: HttpRequest, period: analytics.Period, title: str) -> dict[str, Any]:
+    def _context(self, request: HttpRequest, period: Period, title: str) -> dict[str, Any]:
         return {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -172,7 +106,7 @@ class ProductReactionAdmin(admin.ModelAdmin):
 
     def overview_view(self, request: HttpRequest) -> TemplateResponse:
         period, status = self._period(request)
-        data = analytics.overview(period)
+        data = services.overview(period)
         context = self._context(request, period, "Product reactions")
         context.update(
             overview=data,
@@ -184,14 +118,14 @@ class ProductReactionAdmin(admin.ModelAdmin):
             ],
             categories=Category.objects.values_list("pk", "name"),
             search=request.GET.get("q", ""),
-            found=analytics.find_products(request.GET.get("q", "")),
+            found=services.find_products(request.GET.get("q", "")),
         )
-        return TemplateResponse(request, "admin/emotion/analytics_overview.html", context, status=status)
+        return TemplateResponse(request, "admin/insights/analytics_overview.html", context, status=status)
 
     def product_view(self, request: HttpRequest, product_id: int) -> TemplateResponse:
         period, status = self._period(request)
         product = get_object_or_404(Product.objects.select_related("category"), pk=product_id)
-        data = analytics.product_reactions(product, period)
+        data = services.product_reactions(product, period)
         context = self._context(request, period, f"Reactions to {product.name}")
         context.update(
             report=data,
@@ -206,22 +140,22 @@ class ProductReactionAdmin(admin.ModelAdmin):
             retention_days=settings.EMOTION_RETENTION_DAYS,
             overview_query=urlencode({k: v for k, v in period.query().items() if k != "granularity"}),
         )
-        return TemplateResponse(request, "admin/emotion/analytics_product.html", context, status=status)
+        return TemplateResponse(request, "admin/insights/analytics_product.html", context, status=status)
 
     def overview_csv_view(self, request: HttpRequest) -> HttpResponse:
         try:
             period = self._export_period(request)
-        except analytics.PeriodError as exc:
+        except PeriodError as exc:
             return HttpResponseBadRequest(str(exc), content_type="text/plain")
-        return _csv_response(analytics.overview_csv_rows(period), f"product-reactions_{period.start}_{period.end}.csv")
+        return _csv_response(services.overview_csv_rows(period), f"product-reactions_{period.start}_{period.end}.csv")
 
     def product_csv_view(self, request: HttpRequest, product_id: int) -> HttpResponse:
         try:
             period = self._export_period(request)
-        except analytics.PeriodError as exc:
+        except PeriodError as exc:
             return HttpResponseBadRequest(str(exc), content_type="text/plain")
         product = get_object_or_404(Product, pk=product_id)
         return _csv_response(
-            analytics.product_csv_rows(product, period),
+            services.product_csv_rows(product, period),
             f"reactions_{product.slug}_{period.start}_{period.end}_{period.granularity}.csv",
         )

@@ -8,8 +8,8 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from emotion import services
-from emotion.analytics import Period
 from emotion.models import Consent, ReactionEvent
+from insights.forms import Period
 from shop.models import Interaction
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

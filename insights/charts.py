@@ -1,0 +1,75 @@
+"""Chart geometry for the staff reports: numbers only, the templates draw.
+
+Charts are server-side SVG (no JavaScript, no CDN), each backed by a table, so the pages
+read well without scripts, in screen readers and when printed.
+"""
+
+from dataclasses import dataclass
+
+from emotion.ml.labels import CLASSES
+
+from .services import Bucket, EmotionMix
+
+# One colour per emotion, used by every chart and legend (colour-blind-friendly Tableau palette).
+COLOURS: dict[str, str] = {
+    "angry": "#d62728",
+    "disgust": "#8c564b",
+    "fear": "#9467bd",
+    "happy": "#2ca02c",
+    "sad": "#1f77b4",
+    "surprise": "#ff7f0e",
+    "neutral": "#a0a0a0",
+}
+CHART_WIDTH, CHART_HEIGHT = 960, 200
+SPARK_WIDTH, SPARK_HEIGHT = 80, 28
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    width: float
+    height: float
+    colour: str
+    title: str
+
+
+def share_bar(mix: EmotionMix, width: float = CHART_WIDTH) -> list[Rect]:
+    """One horizontal bar split by each emotion's share of the reaction seconds."""
+    rects, x = [], 0.0
+    for stat in mix.emotions:
+        if stat.share > 0:
+            w = stat.share * width
+            rects.append(Rect(x, 0, w, 24, COLOURS[stat.emotion], f"{stat.emotion}: {stat.share:.1%}"))
+            x += w
+    return rects
+
+
+def stacked_columns(buckets: list[Bucket], hourly: bool) -> list[Rect]:
+    """A stacked column per bucket, heights proportional to reaction seconds per emotion."""
+    peak = max((b.total for b in buckets), default=0.0) or 1.0
+    step = CHART_WIDTH / max(len(buckets), 1)
+    label_format = "%Y-%m-%d %H:00" if hourly else "%Y-%m-%d"
+    rects: list[Rect] = []
+    for i, bucket in enumerate(buckets):
+        y = float(CHART_HEIGHT)
+        for emotion in CLASSES:
+            seconds = bucket.seconds[emotion]
+            if seconds <= 0:
+                continue
+            h = seconds / peak * CHART_HEIGHT
+            y -= h
+            title = f"{bucket.start.strftime(label_format)} {emotion}: {seconds:.0f}s"
+            rects.append(Rect(i * step, y, max(step - 1, 0.5), h, COLOURS[emotion], title))
+    return rects
+
+
+def sparkline(values: list[float]) -> str:
+    """SVG polyline points for a small trend line, scaled to its own peak."""
+    if not values:
+        return ""
+    peak = max(values) or 1.0
+    step = SPARK_WIDTH / max(len(values) - 1, 1)
+    return " ".join(
+        f"{i * step:.1f},{SPARK_HEIGHT - 2 - v / peak * (SPARK_HEIGHT - 4):.1f}" for i, v in enumerate(values)
+    )

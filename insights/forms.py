@@ -1,0 +1,90 @@
+"""The staff reports' filters: which days, which category, which timeline bucket size."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from django.utils import timezone
+
+Granularity = Literal["day", "hour"]
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+MAX_HOURLY_DAYS = 14  # hourly buckets come from raw events: keep the range (and the chart) short
+
+
+class PeriodError(ValueError):
+    """The requested period or filter cannot be served; the message says why."""
+
+
+# --- Period and filters --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive range of local days, an optional category and the timeline's bucket size."""
+
+    start: date
+    end: date
+    category_id: int | None = None
+    granularity: Granularity = "day"
+
+    @property
+    def start_at(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.start, time.min))
+
+    @property
+    def end_at(self) -> datetime:
+        """Exclusive: the first instant after the last day."""
+        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def query(self) -> dict[str, str]:
+        """The query-string parameters that reproduce this period (for links and exports)."""
+        params = {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        if self.category_id is not None:
+            params["category"] = str(self.category_id)
+        if self.granularity != "day":
+            params["granularity"] = self.granularity
+        return params
+
+
+def _parse_day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PeriodError(f"'{name}' must be a date as YYYY-MM-DD, not {value!r}.") from None
+
+
+def parse_period(params: Mapping[str, str], today: date | None = None) -> Period:
+    """Read ``from``, ``to``, ``category`` and ``granularity`` from a query string.
+
+    Defaults to the last 30 days; refuses reversed, over-long or unparseable input rather
+    than guessing, so a figure never silently covers another period than the one asked.
+    """
+    today = today or timezone.localdate()
+    end = _parse_day(params.get("to"), "to") or today
+    start = _parse_day(params.get("from"), "from") or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise PeriodError("'from' must not be after 'to'.")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise PeriodError(f"The period may cover at most {MAX_DAYS} days.")
+    requested = params.get("granularity") or "day"
+    if requested not in ("day", "hour"):
+        raise PeriodError("'granularity' must be 'day' or 'hour'.")
+    granularity: Granularity = "hour" if requested == "hour" else "day"
+    if granularity == "hour" and (end - start).days + 1 > MAX_HOURLY_DAYS:
+        raise PeriodError(f"An hourly timeline covers at most {MAX_HOURLY_DAYS} days.")
+    category_id = None
+    if params.get("category"):
+        try:
+            category_id = int(params["category"])
+        except ValueError:
+            raise PeriodError("'category' must be a category id.") from None
+    return Period(start, end, category_id, granularity)

@@ -1,0 +1,64 @@
+"""Moving the "Product reactions" proxy from emotion to insights keeps every staff grant."""
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("emotion", "0003_observation_created_at_index"), ("insights", None)]
+AFTER = [("emotion", "0004_move_product_reactions_to_insights"), ("insights", "0001_initial")]
+
+
+def _migrate(targets) -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    ContentType.objects.clear_cache()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_keep_the_view_permission_through_the_move():
+    _migrate(BEFORE)
+    ContentType.objects.filter(model="productreaction").delete()  # as on a database from before the move
+    old_type = ContentType.objects.create(app_label="emotion", model="productreaction")
+    permission = Permission.objects.create(
+        content_type=old_type, codename="view_productreaction", name="Can view product reactions"
+    )
+    analyst = User.objects.create_user("analyst", password="x" * 12, is_staff=True)
+    analyst.user_permissions.add(permission)
+    group = Group.objects.create(name="analysts")
+    group.permissions.add(permission)
+
+    _migrate(AFTER)
+
+    permission.refresh_from_db()
+    assert (permission.content_type.app_label, permission.codename) == ("insights", "view_productreaction")
+    assert not ContentType.objects.filter(app_label="emotion", model="productreaction").exists()
+    analyst = User.objects.get(pk=analyst.pk)
+    assert analyst.has_perm("insights.view_productreaction")
+    assert list(group.permissions.all()) == [permission]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_grants_survive_when_both_types_exist():
+    """post_migrate may already have made the new type: the old grants move onto its permission."""
+    _migrate(BEFORE)
+    ContentType.objects.filter(model="productreaction").delete()
+    old = Permission.objects.create(
+        content_type=ContentType.objects.create(app_label="emotion", model="productreaction"),
+        codename="view_productreaction",
+        name="Can view product reactions",
+    )
+    new = Permission.objects.create(
+        content_type=ContentType.objects.create(app_label="insights", model="productreaction"),
+        codename="view_productreaction",
+        name="Can view product reactions",
+    )
+    analyst = User.objects.create_user("analyst", password="x" * 12, is_staff=True)
+    analyst.user_permissions.add(old)
+
+    _migrate(AFTER)
+
+    assert list(User.objects.get(pk=analyst.pk).user_permissions.all()) == [new]
+    assert not Permission.objects.filter(pk=old.pk).exists()
