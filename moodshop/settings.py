@@ -254,7 +254,7 @@ EMOTION_WORKER_THREADS = env.int("EMOTION_WORKER_THREADS", default=1)
 # "blazeface" (MediaPipe's short-range model, ~1.5 ms a frame) or "haar" (OpenCV's
 # cascade, the slower baseline); see benchmarks/results/face_detector.json.
 EMOTION_FACE_DETECTOR = env.str("EMOTION_FACE_DETECTOR", default="blazeface")
-# Test-time augmentation averages 14 views per face (see TTA_DESCRIPTION): about two
+# Test-time augmentation averages 14 views per face (emotion.ml.tta.TTA_DESCRIPTION): about two
 # points of accuracy for fourteen times the inference cost. Off for live frames, where throughput matters more.
 EMOTION_WORKER_TTA = env.bool("EMOTION_WORKER_TTA", default=False)
 # A view's reaction events are rebuilt at most once per this many seconds while frames

@@ -89,3 +89,8 @@ def _strings(path: Path) -> list[str]:
 def test_the_staff_reports_read_no_benchmark_results_at_run_time():
     """The deployed image has no benchmarks/ folder: no path into it may appear in the reports."""
     assert [p.name for p in _modules("insights") if any("benchmarks" in s for s in _strings(p))] == []
+
+
+def test_serving_does_not_import_the_evaluation_reports():
+    """Test-time augmentation lives in emotion.ml.tta, so inference needs nothing from evaluate."""
+    assert "emotion.ml.evaluate" not in _imports(ROOT / "emotion/ml/inference.py")
