@@ -227,6 +227,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommender.tasks.train_recommender",
         "schedule": crontab(minute=40),
     },
+    "select-recommender": {
+        "task": "recommender.tasks.select_recommender",
+        "schedule": crontab(minute=10, hour=2),
+    },
     "refresh-quiet-views": {
         "task": "emotion.tasks.refresh_quiet_views",
         "schedule": 60.0,
@@ -273,8 +277,23 @@ RECOMMENDER_MAX_MODEL_AGE_HOURS = env.float("RECOMMENDER_MAX_MODEL_AGE_HOURS", d
 # implicit and BLAS threads: serving (per web/worker process) and training (the beat task).
 RECOMMENDER_SERVE_THREADS = env.int("RECOMMENDER_SERVE_THREADS", default=1)
 RECOMMENDER_TRAIN_THREADS = env.int("RECOMMENDER_TRAIN_THREADS", default=2)
-# ALS hyper-parameters: the scale tuned on RetailRocket (benchmarks/results/recommender_offline.json)
-# with half the factors, which keeps hourly training of 2M interactions well under a minute.
+# Engine selection (nightly, ``select-recommender``) fits every candidate engine on all but each
+# shopper's latest interactions and publishes the best; the hourly refit reuses that choice
+# while it is younger than this. ``RECOMMENDER_CANDIDATES`` (JSON list of {"kind", "params"})
+# replaces the built-in grid (recommender.ml.selection.production_candidates).
+RECOMMENDER_SELECTION_MAX_AGE_HOURS = env.float("RECOMMENDER_SELECTION_MAX_AGE_HOURS", default=26.0)
+RECOMMENDER_CANDIDATES = env.json("RECOMMENDER_CANDIDATES", default=None)
+# EASE fits a dense n_items² matrix: not tried beyond RECOMMENDER_EASE_MAX_ITEMS items (15k:
+# ~2.7 GB while fitting); beyond RECOMMENDER_EASE_DENSE_MAX_ITEMS the served matrix keeps the
+# RECOMMENDER_EASE_NEIGHBOURS largest weights per item (10k items: 20 MB instead of 400 MB).
+RECOMMENDER_EASE_MAX_ITEMS = env.int("RECOMMENDER_EASE_MAX_ITEMS", default=15_000)
+RECOMMENDER_EASE_DENSE_MAX_ITEMS = env.int("RECOMMENDER_EASE_DENSE_MAX_ITEMS", default=4_096)
+RECOMMENDER_EASE_NEIGHBOURS = env.int("RECOMMENDER_EASE_NEIGHBOURS", default=256)
+# Extra models published beside the selected one, each the best candidate of that engine kind
+# (e.g. "als,ease"): arms for online experiments, served by ``store.current_model(name)``.
+RECOMMENDER_NAMED_MODELS = env.list("RECOMMENDER_NAMED_MODELS", default=[])
+# The fallback engine (ALS) when selection cannot run or its choice fails to fit: the scale
+# tuned on RetailRocket with half the factors.
 RECOMMENDER_ALS_FACTORS = env.int("RECOMMENDER_ALS_FACTORS", default=64)
 RECOMMENDER_ALS_REGULARIZATION = env.float("RECOMMENDER_ALS_REGULARIZATION", default=30.0)
 RECOMMENDER_ALS_ALPHA = env.float("RECOMMENDER_ALS_ALPHA", default=32.0)

@@ -1,9 +1,10 @@
 """Serving recommendations: one code path for the API, the storefront tags and the commands.
 
 Every request reads the shopper's current history and reaction summaries, so a reaction
-stored a moment ago changes the order at once without retraining: the shopper's factor is
-recomputed from their current row (ALS ``recalculate``), and the affect term is added from
-the current ``AffectSummary`` rows. Without a usable model (missing, unreadable, stale) the
+stored a moment ago changes the order at once without retraining: the served engine (any
+``recommender.ml.engines.Engine``: EASE, ALS, item-kNN, a blend...) scores the shopper's
+current row (its fold-in), and the affect term is added from the current ``AffectSummary``
+rows. Without a usable model (missing, unreadable, stale) the
 lists fall back to popularity; shoppers without history get popularity and what delights
 most shoppers; products without history get content neighbours.
 """
@@ -185,18 +186,13 @@ def _personal(model: ServingModel, owner: Owner, history: History) -> list[Ranke
     # With a zero blend (emotions carried no signal) reactions cannot move anything: skip the query.
     reactions = reactions_of(owner) if model.strength or model.weight else {}
     signal = _signal(model, reactions)
-    factors = model.model.recalculate(adjust_confidence(row, signal.valence, model.strength))
-    raw = factors @ model.model.item_factors.T
+    raw = model.engine.score_history(adjust_confidence(row, signal.valence, model.strength))
     cf = standardise(raw)[0]
     affect = _affect_term(model, signal)
     blended = np.where(model.available, cf + affect, -np.inf)[None, :]
     blended[0, row.indices] = -np.inf  # what the shopper already knows is not news
     top = [int(i) for i in top_k(blended, None, MAX_RESULTS)[0] if np.isfinite(blended[0, i])]
     return _explain_personal(model, top, cf, affect, row, history, _smiles(model, reactions))
-
-
-def _unit(vectors: NDArray[np.floating]) -> NDArray[np.floating]:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
 
 
 def _explain_personal(
@@ -208,11 +204,10 @@ def _explain_personal(
     history: History,
     smiles: dict[int, int],
 ) -> list[Ranked]:
-    """Name what each item owes its place to: a reaction in its category, or the closest seen item."""
-    factors = model.model.item_factors
+    """Name what each item owes its place to: a reaction in its category, or the seen item that speaks most for it."""
     seen = row.indices
-    candidates, history_items = _unit(factors[top]), _unit(factors[seen])
-    closest = seen[np.argmax(candidates @ history_items.T, axis=1)] if top else []
+    affinity = model.engine.item_similarity(np.asarray(top, dtype=np.int64), seen) if top else None
+    closest = seen[np.argmax(affinity, axis=1)] if affinity is not None else []
     ranked = []
     for item, source in zip(top, closest, strict=True):
         product_id = int(model.product_ids[item])
@@ -299,8 +294,8 @@ def _co_bought(product: Product, candidates: list[int]) -> set[int]:
 
 
 def _cf_neighbours(model: ServingModel, product: Product, owner: Owner | None) -> list[Ranked]:
-    """Products with the most similar factors, re-ranked by the shopper's reactions."""
-    ids, similarity = model.model.similar_items(model.items.index(product.pk), MAX_RESULTS + 1)
+    """The engine's most similar products, re-ranked by the shopper's reactions."""
+    ids, similarity = model.engine.similar_items(model.items.index(product.pk), MAX_RESULTS)
     keep = [k for k, item in enumerate(ids) if model.available[item] and model.product_ids[item] != product.pk]
     ids, similarity = ids[keep], similarity[keep]
     if not len(ids):

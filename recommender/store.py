@@ -1,16 +1,20 @@
-"""Versioned model artefacts on disk, and the copy each web or worker process serves from.
+"""Versioned model artefacts on disk, and the copies each web or worker process serves from.
 
-Training writes ``model-<version>.npz`` (factors, id maps, metrics: the engine's artefact),
-a ``model-<version>.json`` copy of its metrics for people, then atomically repoints
-``current.json``. Processes check the pointer at most every ``RECOMMENDER_RELOAD_SECONDS``
-and load a newer version when it appears, so no restart is needed after a retrain. A
-missing, unreadable or stale model makes ``current_model()`` return ``None`` with a logged
-warning: callers fall back to popularity instead of failing the request.
+Several named models can be published side by side (the selected engine as ``default``,
+others for experiments): ``default`` lives in ``RECOMMENDER_MODEL_DIR`` itself, every other
+name in a sub-folder of that name. Training writes ``model-<version>.npz`` (the engine's
+arrays, id maps, metrics), a ``model-<version>.json`` copy of its metrics for people, then
+atomically repoints that folder's ``current.json``. Processes check the pointer at most
+every ``RECOMMENDER_RELOAD_SECONDS`` and load a newer version when it appears, so no
+restart is needed after a retrain. A missing, unreadable or stale model makes
+``current_model()`` return ``None`` with a logged warning: callers fall back to popularity
+instead of failing the request.
 """
 
 import json
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -24,13 +28,24 @@ from django.utils import timezone
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-from recommender.ml.cf import Artefact, FactorModel, load_artefact, save_artefact
+from recommender.ml.engines import Artefact, Engine, load_artefact, save_artefact
 from recommender.ml.matrix import IdIndex
 from shop.models import Product
 
 logger = logging.getLogger(__name__)
 
 POINTER = "current.json"
+DEFAULT = "default"
+_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+
+
+def model_dir(directory: Path, name: str = DEFAULT) -> Path:
+    """Where the versions of the model called ``name`` live."""
+    if name == DEFAULT:
+        return directory
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"invalid model name {name!r}")
+    return directory / name
 
 
 @dataclass(frozen=True)
@@ -46,8 +61,8 @@ class ServingModel:
     weight: float  # blend: re-ranking weight of the affect term
 
     @property
-    def model(self) -> FactorModel:
-        return self.artefact.model
+    def engine(self) -> Engine:
+        return self.artefact.engine
 
     @property
     def items(self) -> IdIndex:
@@ -64,22 +79,49 @@ def new_version() -> str:
 
 
 def publish(
-    directory: Path, model: FactorModel, users: IdIndex, items: IdIndex, metrics: dict[str, Any], keep: int = 3
+    directory: Path,
+    engine: Engine,
+    users: IdIndex,
+    items: IdIndex,
+    metrics: dict[str, Any],
+    keep: int = 3,
+    name: str = DEFAULT,
 ) -> str:
-    """Write a new version and point ``current.json`` at it; keep the newest ``keep`` versions.
+    """Write a new version of model ``name`` and point its ``current.json`` at it; keep ``keep`` versions.
 
     Files are written under temporary names and renamed, so a process never reads half a model.
     """
+    directory = model_dir(directory, name)
     directory.mkdir(parents=True, exist_ok=True)
     version = new_version()
     artefact = directory / f"model-{version}.npz"
     partial = directory / f".model-{version}.npz.partial"
-    save_artefact(partial, model, users, items, metrics)
+    save_artefact(partial, engine, users, items, metrics)
     os.replace(partial, artefact)
-    (directory / f"model-{version}.json").write_text(json.dumps({"version": version, **metrics}, indent=2) + "\n")
+    (directory / f"model-{version}.json").write_text(
+        json.dumps({"version": version, "name": name, **metrics}, indent=2) + "\n"
+    )
     _write_atomically(directory / POINTER, json.dumps({"version": version, "file": artefact.name}))
     _prune(directory, keep)
     return version
+
+
+def current_metrics(directory: Path, name: str = DEFAULT) -> dict[str, Any] | None:
+    """The metrics of the version ``name``'s pointer names, or ``None`` when there is none."""
+    directory = model_dir(directory, name)
+    try:
+        pointer = json.loads((directory / POINTER).read_text())
+        return json.loads((directory / f"model-{pointer['version']}.json").read_text())
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def published_names(directory: Path) -> list[str]:
+    """Names of the models published under ``directory`` (``default`` first)."""
+    names = [DEFAULT] if (directory / POINTER).exists() else []
+    if directory.is_dir():
+        names += sorted(p.parent.name for p in directory.glob(f"*/{POINTER}") if _NAME.fullmatch(p.parent.name))
+    return names
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -165,12 +207,16 @@ class ModelStore:
     def _load(self, version: str, path: Path) -> ServingModel:
         # BLAS threads are per process; limiting them here covers every scoring call that follows.
         threadpool_limits(self.threads, "blas")
-        artefact = load_artefact(path, num_threads=self.threads)
-        if artefact.model.kind != "als":
-            raise ValueError(f"model kind {artefact.model.kind!r} cannot score new shoppers (ALS needed)")
+        artefact = load_artefact(path)
         blend = artefact.metrics["blend"]
         categories, available = item_categories(artefact.items), available_items(artefact.items)
-        logger.info("Loaded recommender model %s (%d items).", version, len(artefact.items))
+        logger.info(
+            "Loaded recommender model %s: %s, %d items, %.1f MB.",
+            version,
+            artefact.engine.spec.label,
+            len(artefact.items),
+            artefact.engine.nbytes() / 2**20,
+        )
         return ServingModel(
             version,
             artefact,
@@ -182,22 +228,23 @@ class ModelStore:
         )
 
 
-_store: ModelStore | None = None
+_stores: dict[str, ModelStore] = {}
 
 
-def model_store() -> ModelStore:
-    """The process-wide store, rebuilt if the settings changed (tests override them)."""
-    global _store
+def model_store(name: str = DEFAULT) -> ModelStore:
+    """The process-wide store of model ``name``, rebuilt if the settings changed (tests override them)."""
     config = (
-        Path(settings.RECOMMENDER_MODEL_DIR),
+        model_dir(Path(settings.RECOMMENDER_MODEL_DIR), name),
         settings.RECOMMENDER_RELOAD_SECONDS,
         timedelta(hours=settings.RECOMMENDER_MAX_MODEL_AGE_HOURS),
         settings.RECOMMENDER_SERVE_THREADS,
     )
-    if _store is None or (_store.directory, _store.check_seconds, _store.max_age, _store.threads) != config:
-        _store = ModelStore(*config)
-    return _store
+    store = _stores.get(name)
+    if store is None or (store.directory, store.check_seconds, store.max_age, store.threads) != config:
+        store = _stores[name] = ModelStore(*config)
+    return store
 
 
-def current_model() -> ServingModel | None:
-    return model_store().current()
+def current_model(name: str = DEFAULT) -> ServingModel | None:
+    """The model ``name`` to serve now, or ``None`` (serve popularity) when it is missing or unusable."""
+    return model_store(name).current()

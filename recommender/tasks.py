@@ -1,4 +1,4 @@
-"""Periodic retraining, scheduled by beat (``CELERY_BEAT_SCHEDULE["train-recommender"]``)."""
+"""Periodic training, scheduled by beat: an hourly refit and a nightly engine selection."""
 
 from celery import shared_task
 
@@ -7,6 +7,19 @@ from .training import train_and_publish
 
 @shared_task(ignore_result=False)
 def train_recommender() -> dict[str, object]:
-    """Train on the current interaction log and publish a new version; web processes pick it up."""
-    version, metrics = train_and_publish()
-    return {"version": version, "blend": metrics["blend"], "validation": metrics["validation"]}
+    """Refit the last selected engine on the current log (selecting again when there is no recent
+    selection) and publish a new version; web processes pick it up."""
+    version, metrics = train_and_publish(select=False)
+    return {"version": version, "selection": metrics["selection"]["label"], "blend": metrics["blend"]}
+
+
+@shared_task(ignore_result=False)
+def select_recommender() -> dict[str, object]:
+    """Select the engine and its hyper-parameters on the shop's latest interactions, then publish."""
+    version, metrics = train_and_publish(select=True)
+    return {
+        "version": version,
+        "selection": metrics["selection"]["label"],
+        "reason": metrics["selection"]["reason"],
+        "seconds": metrics["seconds"],
+    }

@@ -1,4 +1,13 @@
-"""Training: the shop's interaction log and reactions in, a published model version out.
+"""Training: the shop's interaction log and reactions in, published model versions out.
+
+Two schedules share one pipeline (``recommender.ml.selection``):
+
+- selection (nightly beat, and ``manage.py train_recommender``): every candidate engine is
+  fitted on all but each shopper's latest interactions and scored on those; the best one
+  (with the emotion blend tuned on top) is refitted on everything and published, every
+  candidate's validation figures recorded in the version's metrics;
+- refit (hourly beat): the engine and blend of the last selection, refitted on the current
+  log; a selection older than ``RECOMMENDER_SELECTION_MAX_AGE_HOURS`` (or none) selects again.
 
 Shoppers are keyed ``u<user id>`` when the interaction belongs to an account (anonymous
 history is attached to the account on login) and ``s<shopper uuid>`` otherwise; serving
@@ -6,33 +15,41 @@ builds the same key, so a shopper's live row lines up with the trained model.
 """
 
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.utils import timezone
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix, diags
 
 from emotion.ml.labels import seconds_vector
 from emotion.models import AffectSummary
-from recommender.ml.affect import EMOTIONS, AffectSignal, adjust_confidence, shrunk_valence
-from recommender.ml.cf import ALSParams, FactorModel, Popularity
-from recommender.ml.evaluate import BLEND_STRENGTHS, BLEND_WEIGHTS, K
+from recommender.ml.affect import EMOTIONS, AffectSignal, shrunk_valence
+from recommender.ml.cf import ALSParams
+from recommender.ml.engines import EngineSpec, fit_engine
 from recommender.ml.matrix import ConfidenceWeights, Event, InteractionMatrix, build_matrix
-from recommender.ml.metrics import evaluate, holdout_split
-from recommender.ml.tuning import tune_blend
+from recommender.ml.selection import (
+    PipelineConfig,
+    Selection,
+    Trained,
+    production_candidates,
+    refit,
+    select_and_fit,
+)
 from shop.models import Interaction
 
 from . import store
 
 logger = logging.getLogger(__name__)
 
-VALIDATION_FRACTION = 0.2
+# Re-ranking weights of the emotion blend tried on top of the selected engine; the
+# confidence strength stays 0 in production (each strength is one more fit of the engine).
+AFFECT_WEIGHTS: tuple[float, ...] = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
 def shopper_key(user_id: int | None, shopper_id: object) -> str:
@@ -40,23 +57,48 @@ def shopper_key(user_id: int | None, shopper_id: object) -> str:
     return f"u{user_id}" if user_id is not None else f"s{shopper_id}"
 
 
-def als_params() -> ALSParams:
-    return ALSParams(
+def fallback_engine() -> EngineSpec:
+    """The safe engine when selection cannot run or its choice fails to fit: ALS from settings."""
+    params = ALSParams(
         factors=settings.RECOMMENDER_ALS_FACTORS,
         regularization=settings.RECOMMENDER_ALS_REGULARIZATION,
         alpha=settings.RECOMMENDER_ALS_ALPHA,
         iterations=settings.RECOMMENDER_ALS_ITERATIONS,
     )
+    return EngineSpec("als", asdict(params))
+
+
+def pipeline_config(n_items: int) -> PipelineConfig:
+    """The production selection settings; ``evaluate_recommender`` runs the very same ones."""
+    configured = settings.RECOMMENDER_CANDIDATES
+    candidates = (
+        tuple(EngineSpec.from_json(spec) for spec in configured)
+        if configured
+        else production_candidates(
+            n_items,
+            settings.RECOMMENDER_EASE_MAX_ITEMS,
+            settings.RECOMMENDER_EASE_DENSE_MAX_ITEMS,
+            settings.RECOMMENDER_EASE_NEIGHBOURS,
+        )
+    )
+    return PipelineConfig(
+        candidates=candidates,
+        fallback=fallback_engine(),
+        max_validation_users=settings.RECOMMENDER_MAX_TUNING_USERS,
+        affect_weights=AFFECT_WEIGHTS,
+        min_affect_users=settings.RECOMMENDER_MIN_TUNING_USERS,
+        prior_blend=(settings.RECOMMENDER_PRIOR_BLEND_STRENGTH, settings.RECOMMENDER_PRIOR_BLEND_WEIGHT),
+    )
 
 
 def _events() -> Iterator[Event]:
-    rows = Interaction.objects.values_list("user_id", "shopper_id", "product_id", "kind", "dwell_seconds")
-    for user_id, shopper_id, product_id, kind, dwell in rows.iterator(chunk_size=20_000):
-        yield Event(shopper_key(user_id, shopper_id), product_id, kind, dwell)
+    rows = Interaction.objects.values_list("user_id", "shopper_id", "product_id", "kind", "dwell_seconds", "created_at")
+    for user_id, shopper_id, product_id, kind, dwell, created_at in rows.iterator(chunk_size=20_000):
+        yield Event(shopper_key(user_id, shopper_id), product_id, kind, dwell, created_at.timestamp())
 
 
 def load_interactions(weights: ConfidenceWeights | None = None) -> InteractionMatrix:
-    """Every logged interaction summed into one confidence per (shopper, product)."""
+    """Every logged interaction summed into one confidence per (shopper, product), with its latest time."""
     return build_matrix(_events(), weights)
 
 
@@ -79,100 +121,67 @@ def load_reactions(data: InteractionMatrix) -> AffectSignal:
     )
 
 
-@dataclass(frozen=True)
-class Trained:
-    model: FactorModel
-    metrics: dict[str, Any]
+def _previous_selection() -> dict[str, Any] | None:
+    """The metrics of the served default model when its selection is recent enough to refit."""
+    metrics = store.current_metrics(Path(settings.RECOMMENDER_MODEL_DIR))
+    if not metrics or "selection" not in metrics or "selected_at" not in metrics["selection"]:
+        return None
+    selected_at = datetime.fromisoformat(metrics["selection"]["selected_at"])
+    if timezone.now() - selected_at > timedelta(hours=settings.RECOMMENDER_SELECTION_MAX_AGE_HOURS):
+        return None
+    return metrics
 
 
-def _sample_rows(matrix: csr_matrix, max_rows: int, seed: int) -> csr_matrix:
-    """Keep at most ``max_rows`` non-empty rows: tuning cost grows with validation users."""
-    rows = np.flatnonzero(np.diff(matrix.indptr))
-    if len(rows) <= max_rows:
-        return matrix
-    keep = np.zeros(matrix.shape[0])
-    keep[np.random.default_rng(seed).choice(rows, max_rows, replace=False)] = 1
-    sampled = csr_matrix(diags(keep) @ matrix)
-    sampled.eliminate_zeros()
-    return sampled
-
-
-def fit(data: InteractionMatrix, signal: AffectSignal, seed: int = 0, num_threads: int = 1) -> Trained:
-    """Tune the emotion blend on a validation split when enough shoppers reacted, then refit on all.
-
-    With too few reacting shoppers to tell signal from noise, the blend tuned offline on the
-    simulated shops (settings' prior) is kept, and ``blend.source`` says so; tuning that finds
-    no significant gain sets the weight to 0, i.e. plain CF.
-    """
-    params = als_params()
-    started = time.perf_counter()
-    fit_part, validation = holdout_split(data.confidence, VALIDATION_FRACTION, seed)
-    validation = _sample_rows(validation, settings.RECOMMENDER_MAX_TUNING_USERS, seed)
-    tuning_signal = signal.without(validation)
-    validation_users = np.flatnonzero(np.diff(validation.indptr))
-    reacting = int(np.count_nonzero(np.diff(tuning_signal.reacted[validation_users].indptr)))
-    if reacting >= settings.RECOMMENDER_MIN_TUNING_USERS:
-        choice = tune_blend(
-            fit_part,
-            validation,
-            tuning_signal,
-            params,
-            BLEND_STRENGTHS,
-            BLEND_WEIGHTS,
-            seed,
-            K,
-            num_threads=num_threads,
+def _publish_named(data: InteractionMatrix, metrics: dict[str, Any], seed: int, num_threads: int) -> dict[str, str]:
+    """The best candidate of each kind in ``RECOMMENDER_NAMED_MODELS``, refitted and published under its kind."""
+    selection = Selection(EngineSpec("popularity"), "", metrics["selection"]["candidates"], 0.0)
+    published = {}
+    for kind in settings.RECOMMENDER_NAMED_MODELS:
+        spec = selection.best_of(kind)
+        if spec is None:
+            logger.warning("No %s candidate in the selection: named model %r not published.", kind, kind)
+            continue
+        engine = fit_engine(spec, data.confidence, seed, num_threads)
+        named = {**{k: v for k, v in metrics.items() if k != "engine"}, "engine": spec.to_json()}
+        named["blend"] = {"strength": 0.0, "weight": 0.0, "source": "named model: engine only"}
+        published[kind] = store.publish(
+            Path(settings.RECOMMENDER_MODEL_DIR),
+            engine,
+            data.users,
+            data.items,
+            named,
+            settings.RECOMMENDER_KEEP_VERSIONS,
+            name=kind,
         )
-        blend = {"strength": choice.strength, "weight": choice.weight, "source": "tuned"}
-        validation_metrics = {
-            "cf": _trial(choice.trials, 0.0, 0.0),
-            "blend": _trial(choice.trials, choice.strength, choice.weight),
-        }
-    else:
-        blend = {
-            "strength": settings.RECOMMENDER_PRIOR_BLEND_STRENGTH,
-            "weight": settings.RECOMMENDER_PRIOR_BLEND_WEIGHT,
-            "source": f"prior (only {reacting} validation shoppers reacted)",
-        }
-        cf = FactorModel.train(fit_part, params, seed, num_threads)
-        validation_metrics = {"cf": evaluate(cf, fit_part, validation, K).summary()}
-    validation_metrics["popularity"] = evaluate(Popularity(fit_part), fit_part, validation, K).summary()
-    tuned_seconds = time.perf_counter() - started
-
-    started = time.perf_counter()
-    confidence = adjust_confidence(data.confidence, signal.valence, blend["strength"])
-    model = FactorModel.train(confidence, params, seed, num_threads)
-    metrics = {
-        "users": len(data.users),
-        "items": len(data.items),
-        "pairs": int(data.confidence.nnz),
-        "reacted_pairs": int(signal.reacted.nnz),
-        "params": asdict(params),
-        "confidence_weights": asdict(ConfidenceWeights()),
-        "blend": blend,
-        "validation": validation_metrics,
-        "seconds": {"tuning": round(tuned_seconds, 2), "training": round(time.perf_counter() - started, 2)},
-    }
-    return Trained(model, metrics)
+    return published
 
 
-def _trial(trials: list[dict[str, float]], strength: float, weight: float) -> dict[str, float]:
-    return next(t for t in trials if t["strength"] == strength and t["weight"] == weight)
+def train(data: InteractionMatrix, signal: AffectSignal, select: bool, seed: int = 0, num_threads: int = 1) -> Trained:
+    """Select (or refit the last selection when ``select`` is false and one is recent) and fit."""
+    previous = None if select else _previous_selection()
+    if previous is not None:
+        return refit(data, signal, previous, fallback_engine(), seed, num_threads)
+    trained = select_and_fit(data, signal, pipeline_config(len(data.items)), seed, num_threads)
+    trained.metrics["selection"]["selected_at"] = timezone.now().isoformat()
+    return trained
 
 
-def train_and_publish(seed: int = 0, num_threads: int | None = None) -> tuple[str, dict[str, Any]]:
+def train_and_publish(seed: int = 0, num_threads: int | None = None, select: bool = True) -> tuple[str, dict[str, Any]]:
     """Train from the current database and publish a new version; returns (version, metrics)."""
     data = load_interactions()
     if data.confidence.nnz == 0:
         raise ValueError("no interactions logged yet: nothing to train on")
-    trained = fit(data, load_reactions(data), seed, num_threads or settings.RECOMMENDER_TRAIN_THREADS)
+    threads = num_threads or settings.RECOMMENDER_TRAIN_THREADS
+    trained = train(data, load_reactions(data), select, seed, threads)
+    directory = Path(settings.RECOMMENDER_MODEL_DIR)
     version = store.publish(
-        Path(settings.RECOMMENDER_MODEL_DIR),
-        trained.model,
-        data.users,
-        data.items,
-        trained.metrics,
-        settings.RECOMMENDER_KEEP_VERSIONS,
+        directory, trained.engine, data.users, data.items, trained.metrics, settings.RECOMMENDER_KEEP_VERSIONS
     )
-    logger.info("Published recommender model %s: %s", version, trained.metrics["validation"])
+    trained.metrics["named_models"] = _publish_named(data, trained.metrics, seed, threads)
+    logger.info(
+        "Published recommender model %s: %s (%s)",
+        version,
+        trained.metrics["selection"]["label"],
+        trained.metrics["selection"]["reason"],
+    )
     return version, trained.metrics

@@ -7,11 +7,7 @@ a fixed random state and no progress bars. Everything downstream (evaluation, th
 scores, so models expose ``scores(userids)``.
 """
 
-import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import implicit.als
 import implicit.bpr
@@ -20,10 +16,6 @@ from implicit.cpu.matrix_factorization_base import MatrixFactorizationBase
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from threadpoolctl import threadpool_limits
-
-from recommender.ml.matrix import IdIndex
-
-ARTEFACT_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -139,57 +131,3 @@ class Popularity:
     def scores(self, userids: NDArray[np.int64]) -> NDArray[np.float32]:
         """Same item counts for every user."""
         return np.broadcast_to(self.counts, (len(userids), len(self.counts)))
-
-
-@dataclass(frozen=True)
-class Artefact:
-    """A trained model with the id maps needed to serve it and the metrics it was accepted on."""
-
-    model: FactorModel
-    users: IdIndex
-    items: IdIndex
-    metrics: dict[str, Any]
-    created_at: str
-
-
-def save_artefact(
-    path: str | Path, model: FactorModel, users: IdIndex, items: IdIndex, metrics: dict[str, Any]
-) -> Path:
-    """Write factors, id maps and a JSON header (format version, params, metrics) to one ``.npz``.
-
-    Ids are stored as plain arrays (no pickle), so they must be all integers or all strings.
-    """
-    meta = {
-        "format": ARTEFACT_FORMAT,
-        "kind": model.kind,
-        "params": asdict(model.params),
-        "metrics": metrics,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:
-        np.savez(
-            handle,
-            user_factors=model.user_factors,
-            item_factors=model.item_factors,
-            user_ids=np.asarray(users.ids),
-            item_ids=np.asarray(items.ids),
-            meta=np.array(json.dumps(meta)),
-        )
-    return path
-
-
-def load_artefact(path: str | Path, num_threads: int = 1) -> Artefact:
-    """Inverse of ``save_artefact``; refuses artefacts written in another format version."""
-    with np.load(Path(path), allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        if meta["format"] != ARTEFACT_FORMAT:
-            raise ValueError(f"artefact format {meta['format']} is not {ARTEFACT_FORMAT}")
-        params = ALSParams(**meta["params"]) if meta["kind"] == "als" else BPRParams(**meta["params"])
-        model = FactorModel.untrained(params, num_threads=num_threads)
-        model.estimator.user_factors = data["user_factors"]
-        model.estimator.item_factors = data["item_factors"]
-        users = IdIndex(data["user_ids"].tolist())
-        items = IdIndex(data["item_ids"].tolist())
-    return Artefact(model, users, items, meta["metrics"], meta["created_at"])

@@ -5,6 +5,7 @@ loaders return the same ``InteractionMatrix`` the shop builds from its own log.
 """
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -20,6 +21,7 @@ from recommender.ml.matrix import (
     InteractionMatrix,
     build_matrix,
     from_pairs,
+    latest_pairs,
 )
 
 DATASETS_DIR: Final[Path] = Path("/work/shared/datasets")
@@ -67,3 +69,62 @@ def load_movielens(path: Path = DATASETS_DIR / "movielens-100k" / "u.data", min_
     matrix = from_pairs(np.asarray(rows), np.asarray(cols), np.ones(len(rows)), shape)
     matrix.data[:] = 1.0  # a (user, item) pair rated twice is still one positive
     return InteractionMatrix(matrix, users, items)
+
+
+EVENT_KINDS: Final[frozenset[str]] = frozenset({VIEW, CART, PURCHASE})
+
+
+def _timestamp(text: str) -> float:
+    """Unix seconds, or an ISO 8601 date-time (UTC when it names no zone)."""
+    try:
+        return float(text)
+    except ValueError:
+        moment = datetime.fromisoformat(text)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def load_tsv(path: Path, weights: ConfidenceWeights | None = None) -> InteractionMatrix:
+    """Interactions from a tab-separated file: ``user  item  event-or-weight  [timestamp]``.
+
+    The third column is an event kind (``view``, ``cart``, ``purchase``: weighted as the shop
+    weighs them, views without dwell time) or a positive number used as the confidence as it
+    is; rows of the same (user, item) add up. The optional fourth column is Unix seconds or an
+    ISO 8601 date-time and enables time-based splits. A first line whose third column is
+    neither (e.g. ``user item event timestamp``) is a header; ``#`` lines are comments.
+    Malformed rows raise ``ValueError`` naming the line.
+    """
+    weights = weights or ConfidenceWeights()
+    users, items = IdIndex(), IdIndex()
+    rows, cols, values, times = [], [], [], []
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\n\r")
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            if len(fields) not in (3, 4):
+                raise ValueError(f"{path}:{number}: expected 3 or 4 tab-separated columns, got {len(fields)}")
+            user, item, signal = fields[0].strip(), fields[1].strip(), fields[2].strip()
+            try:
+                value = weights.confidence(signal) if signal in EVENT_KINDS else float(signal)
+                at = _timestamp(fields[3].strip()) if len(fields) == 4 and fields[3].strip() else np.nan
+            except ValueError as exc:
+                if number == 1 and not rows:
+                    continue  # header
+                raise ValueError(f"{path}:{number}: {exc}") from exc
+            if not value > 0 or not np.isfinite(value):
+                raise ValueError(f"{path}:{number}: weight must be a positive number, got {signal!r}")
+            rows.append(users.add(user))
+            cols.append(items.add(item))
+            values.append(value)
+            times.append(at)
+    if not rows:
+        raise ValueError(f"{path}: no interactions")
+    shape = (len(users), len(items))
+    row_array, col_array = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    matrix = from_pairs(row_array, col_array, np.asarray(values), shape)
+    time_array = np.asarray(times, dtype=np.float64)
+    last_seen = None
+    if not np.isnan(time_array).all():
+        last_seen = latest_pairs(row_array, col_array, np.nan_to_num(time_array, nan=-np.inf), shape)
+    return InteractionMatrix(matrix, users, items, last_seen)

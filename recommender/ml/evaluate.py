@@ -119,10 +119,9 @@ class EmotionBench:
             self.fit,
             self.validation,
             signal.without(self.validation),
-            self.params,
+            lambda matrix: FactorModel.train(matrix, self.params, self.seed),
             BLEND_STRENGTHS,
             BLEND_WEIGHTS,
-            self.seed,
             K,
         )
         adjusted = adjust_confidence(self.train, signal.valence, choice.strength)

@@ -17,12 +17,13 @@ VIEW, CART, PURCHASE = "view", "cart", "purchase"
 
 
 class Event(NamedTuple):
-    """One interaction; ``dwell_seconds`` only matters for views."""
+    """One interaction; ``dwell_seconds`` only matters for views, ``at`` is a Unix timestamp."""
 
     user: Hashable
     item: Hashable
     kind: str
     dwell_seconds: float | None = None
+    at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -91,11 +92,16 @@ class IdIndex:
 
 @dataclass(frozen=True)
 class InteractionMatrix:
-    """A CSR confidence matrix together with the id maps of its rows and columns."""
+    """A CSR confidence matrix together with the id maps of its rows and columns.
+
+    ``last_seen`` (same pattern as ``confidence``) holds each pair's latest timestamp when the
+    events carried one, for time-based hold-outs (each shopper's latest interactions).
+    """
 
     confidence: csr_matrix
     users: IdIndex
     items: IdIndex
+    last_seen: csr_matrix | None = None
 
 
 def build_matrix(
@@ -116,14 +122,36 @@ def build_matrix(
     rows: list[int] = []
     cols: list[int] = []
     values: list[float] = []
+    times: list[float] = []
     for event in events:
         rows.append(users.add(event.user))
         cols.append(items.add(event.item))
         values.append(weights.confidence(event.kind, event.dwell_seconds))
-    matrix = from_pairs(
-        np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), np.asarray(values), (len(users), len(items))
-    )
-    return InteractionMatrix(matrix, users, items)
+        times.append(np.nan if event.at is None else float(event.at))
+    shape = (len(users), len(items))
+    row_array, col_array = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    matrix = from_pairs(row_array, col_array, np.asarray(values), shape)
+    time_array = np.asarray(times, dtype=np.float64)
+    last_seen = None
+    if len(time_array) and not np.isnan(time_array).all():
+        last_seen = latest_pairs(row_array, col_array, np.nan_to_num(time_array, nan=-np.inf), shape)
+    return InteractionMatrix(matrix, users, items, last_seen)
+
+
+def latest_pairs(
+    rows: NDArray[np.int64], cols: NDArray[np.int64], times: NDArray[np.float64], shape: tuple[int, int]
+) -> csr_matrix:
+    """CSR float64 matrix of the latest time per (row, col) pair (events without one: earliest)."""
+    order = np.lexsort((cols, rows))
+    rows, cols, times = rows[order], cols[order], times[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    starts = np.flatnonzero(first)
+    latest = np.maximum.reduceat(times, starts) if len(starts) else times
+    latest = np.where(np.isfinite(latest), latest, np.nanmin(latest[np.isfinite(latest)], initial=0.0))
+    # a stored 0 would vanish from the sparse pattern: shift so every time is positive
+    latest = latest - min(float(latest.min()), 0.0) + 1.0
+    return csr_matrix((latest, (rows[starts], cols[starts])), shape=shape)
 
 
 def from_pairs(

@@ -4,7 +4,7 @@ The test hold-out is never looked at here. Validation pairs are removed from the
 exactly as test pairs are removed from training, so the tuned values transfer.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
@@ -15,6 +15,7 @@ from scipy.sparse import csr_matrix
 from recommender.ml.affect import AffectShares, AffectSignal, BlendedScorer, adjust_confidence
 from recommender.ml.cf import ALSParams, BPRParams, FactorModel
 from recommender.ml.metrics import evaluate
+from recommender.ml.ranking import Scorer
 
 P = TypeVar("P", ALSParams, BPRParams)
 
@@ -57,25 +58,24 @@ def tune_blend(
     fit: csr_matrix,
     validation: csr_matrix,
     signal: AffectSignal,
-    params: ALSParams,
+    fit_scorer: Callable[[csr_matrix], Scorer],
     strengths: Sequence[float],
     weights: Sequence[float],
-    seed: int = 0,
     k: int = 10,
     shares: AffectShares | None = None,
-    num_threads: int = 1,
 ) -> BlendChoice:
     """Grid-search (confidence strength, re-ranking weight) for NDCG@k on ``validation``.
 
-    ``signal`` must not contain the validation pairs. The grids must include 0: the best cell
-    is kept only if it is significantly better than (0, 0), i.e. plain CF.
+    ``fit_scorer`` fits the engine on a (reaction-adjusted) confidence matrix and returns its
+    scorer, once per strength. ``signal`` must not contain the validation pairs. The grids must
+    include 0: the best cell is kept only if it is significantly better than (0, 0), plain CF.
     """
     if 0 not in strengths or 0 not in weights:
         raise ValueError("both grids must contain 0 (plain CF)")
     trials: list[dict[str, float]] = []
     per_user: dict[tuple[float, float], NDArray[np.float64]] = {}
     for strength in strengths:
-        model = FactorModel.train(adjust_confidence(fit, signal.valence, strength), params, seed, num_threads)
+        model = fit_scorer(adjust_confidence(fit, signal.valence, strength))
         for weight in weights:
             scorer = BlendedScorer(model, signal, weight, shares)
             scores = evaluate(scorer, fit, validation, k)

@@ -1,9 +1,7 @@
 import numpy as np
-import pytest
 from scipy.sparse import csr_matrix
 
-from recommender.ml.cf import ALSParams, BPRParams, FactorModel, Popularity, load_artefact, save_artefact
-from recommender.ml.matrix import IdIndex
+from recommender.ml.cf import ALSParams, BPRParams, FactorModel, Popularity
 
 ALS = ALSParams(factors=4, regularization=0.1, alpha=2.0, iterations=10)
 
@@ -35,28 +33,6 @@ def test_popularity_counts_users_per_item():
     matrix = csr_matrix(np.array([[3.0, 0, 1], [1, 0, 0]], dtype=np.float32))
     scores = Popularity(matrix).scores(np.array([0, 1]))
     assert scores.tolist() == [[2, 0, 1], [2, 0, 1]]
-
-
-def test_artefact_round_trip(tmp_path, two_camps):
-    model = FactorModel.train(two_camps, ALS, seed=1)
-    users, items = IdIndex(range(100, 140)), IdIndex(f"sku-{i}" for i in range(20))
-    path = save_artefact(tmp_path / "models" / "als.npz", model, users, items, {"ndcg": 0.5})
-    loaded = load_artefact(path)
-    assert loaded.model.kind == "als" and loaded.model.params == ALS
-    assert np.array_equal(loaded.model.user_factors, model.user_factors)
-    assert np.array_equal(loaded.model.item_factors, model.item_factors)
-    assert loaded.users.ids == users.ids and loaded.items.ids == items.ids
-    assert loaded.metrics == {"ndcg": 0.5} and loaded.created_at
-    assert np.array_equal(loaded.model.recommend(7, two_camps[7])[0], model.recommend(7, two_camps[7])[0])
-
-
-def test_artefact_of_another_format_is_refused(tmp_path, two_camps, monkeypatch):
-    model = FactorModel.train(two_camps, ALS, seed=1)
-    monkeypatch.setattr("recommender.ml.cf.ARTEFACT_FORMAT", 99)
-    path = save_artefact(tmp_path / "old.npz", model, IdIndex(range(40)), IdIndex(range(20)), {})
-    monkeypatch.undo()
-    with pytest.raises(ValueError, match="format 99"):
-        load_artefact(path)
 
 
 def test_fresh_recommendations_follow_a_new_interaction_without_refit(two_camps):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 
-from recommender.ml.metrics import evaluate, holdout_split, score_lists
+from recommender.ml.metrics import evaluate, holdout_split, score_lists, self_information
 from recommender.ml.ranking import top_k
 
 
@@ -70,3 +70,19 @@ def test_top_k_orders_best_first_and_skips_excluded_items():
     exclude = csr_matrix(np.array([[0, 1, 0, 0], [0, 0, 0, 0]], dtype=np.float32))
     assert top_k(scores, exclude, 2).tolist() == [[3, 2], [0, 1]]
     assert top_k(scores, None, 9).shape == (2, 4)
+
+
+def test_map_and_novelty_of_handmade_lists():
+    test = csr_matrix(np.array([[1, 0, 1, 0], [0, 1, 0, 0]], dtype=np.float32))
+    recommended = np.array([[0, 1], [2, 1]])
+    information = np.array([1.0, 2.0, 3.0, 4.0])
+    scores = score_lists(recommended, test, 4, information)
+    # user 0: hit at rank 1 -> AP = 1/2 (two relevant, k=2); user 1: hit at rank 2 -> (1/2)/1
+    assert np.allclose(scores.average_precision, [0.5, 0.5])
+    assert scores.novelty == (1 + 2 + 3 + 2) / 4
+    assert scores.summary()["map"] == 0.5
+
+
+def test_self_information_is_rarity_in_bits():
+    train = csr_matrix(np.array([[1, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 5]], dtype=np.float32))
+    assert np.allclose(self_information(train), [0.0, 2.0, 2.0, 2.0])

@@ -3,7 +3,7 @@ from dataclasses import asdict
 import numpy as np
 
 from recommender.ml.affect import AffectSignal
-from recommender.ml.cf import ALSParams, BPRParams
+from recommender.ml.cf import ALSParams, BPRParams, FactorModel
 from recommender.ml.evaluate import EmotionBench, cf_benchmark
 from recommender.ml.simulate import ShopConfig, simulate_shop
 from recommender.ml.tuning import significantly_better, tune_blend
@@ -28,7 +28,9 @@ def test_without_emotional_signal_the_blend_is_plain_cf():
         bench.shape,
         bench.shop.item_category,
     )
-    choice = tune_blend(bench.fit, bench.validation, silent, GRID[0], (0.0, 2.0), (0.0, 4.0))
+    choice = tune_blend(
+        bench.fit, bench.validation, silent, lambda m: FactorModel.train(m, GRID[0]), (0.0, 2.0), (0.0, 4.0)
+    )
     assert (choice.strength, choice.weight) == (0.0, 0.0)
     assert len(choice.trials) == 4
 

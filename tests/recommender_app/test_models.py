@@ -29,9 +29,17 @@ def test_command_publishes_a_version_with_its_metrics(shop, settings, capsys):
     metrics = json.loads((settings.RECOMMENDER_MODEL_DIR / f"model-{pointer['version']}.json").read_text())
     assert metrics["users"] == 41 and metrics["items"] == 16
     assert metrics["blend"]["source"].startswith("prior")  # nobody reacted yet
-    assert metrics["validation"]["cf"]["ndcg"] > metrics["validation"]["popularity"]["ndcg"]
+    selection = metrics["selection"]
+    assert selection["split"] == "time" and selection["validation_users"] > 0
+    candidates = {trial["engine"]["kind"] for trial in selection["candidates"]}
+    assert {"popularity", "ease", "als", "bpr", "knn"} <= candidates
+    popularity = next(t for t in selection["candidates"] if t["engine"]["kind"] == "popularity")
+    chosen = next(t for t in selection["candidates"] if t["engine"] == selection["engine"])
+    assert chosen["ndcg"] == max(t.get("ndcg", 0) for t in selection["candidates"]) > popularity["ndcg"]
+    assert metrics["engine"] == selection["engine"]
     assert current_model().version == pointer["version"]
-    assert f"Published model {pointer['version']}" in capsys.readouterr().out
+    assert current_model().engine.spec.to_json() == selection["engine"]
+    assert f"Published model {pointer['version']}: {selection['label']}" in capsys.readouterr().out
 
 
 def test_blend_is_tuned_once_enough_shoppers_reacted(shop, settings):
@@ -105,3 +113,31 @@ def test_the_fallback_is_warned_once_and_recovery_is_picked_up(shop, caplog):
     version, _ = train_and_publish()
     assert recommend(shop.subject_owner, 3).items[0].reason.startswith("because you viewed ")
     assert current_model().version == version
+
+
+def test_hourly_task_refits_the_last_selection_and_nightly_selects_again(shop, settings):
+    from recommender.tasks import select_recommender
+
+    nightly = select_recommender.apply().get()
+    selected = store.current_metrics(settings.RECOMMENDER_MODEL_DIR)
+    hourly = train_recommender.apply().get()
+    refitted = store.current_metrics(settings.RECOMMENDER_MODEL_DIR)
+    assert hourly["selection"] == nightly["selection"]
+    assert refitted["refit_of"] == selected["version"] and set(refitted["seconds"]) == {"training"}
+    assert refitted["selection"]["candidates"] == selected["selection"]["candidates"]  # recorded, not rerun
+    settings.RECOMMENDER_SELECTION_MAX_AGE_HOURS = 0  # the selection is too old now: select again
+    train_recommender.apply().get()
+    assert "refit_of" not in store.current_metrics(settings.RECOMMENDER_MODEL_DIR)
+
+
+def test_named_models_are_published_and_served_beside_the_default(shop, settings):
+    settings.RECOMMENDER_NAMED_MODELS = ["ease", "als"]
+    _, metrics = train_and_publish()
+    assert set(metrics["named_models"]) == {"ease", "als"}
+    assert store.published_names(settings.RECOMMENDER_MODEL_DIR) == ["default", "als", "ease"]
+    for name in ("ease", "als"):
+        served = current_model(name)
+        assert served.version == metrics["named_models"][name] and served.engine.spec.kind == name
+    assert current_model().engine.spec.to_json() == metrics["selection"]["engine"]
+    with pytest.raises(ValueError, match="invalid model name"):
+        current_model("../etc")
