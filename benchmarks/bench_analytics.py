@@ -13,7 +13,6 @@ benchmarks/results/analytics.json.
 import argparse
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -22,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.common import ROOT, drop_database, fresh_database, server_env, setup_django, write_result
+from benchmarks.common import (
+    ROOT,
+    drop_database,
+    fresh_database,
+    latency_summary,
+    server_env,
+    setup_django,
+    write_result,
+)
 
 DB = "moodshop_bench_analytics"
 TARGET_P95_MS = 300.0
@@ -43,13 +50,7 @@ def timings(client: Any, urls: list[str]) -> dict[str, float]:
         response = client.get(url)
         samples.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    samples.sort()
-    return {
-        "requests": len(samples),
-        "p50_ms": round(statistics.median(samples), 1),
-        "p95_ms": round(samples[max(0, round(0.95 * len(samples)) - 1)], 1),
-        "max_ms": round(samples[-1], 1),
-    }
+    return latency_summary(samples)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import pandas as pd
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +93,17 @@ def setup_django(env: dict[str, str]) -> None:
     import django
 
     django.setup()
+
+
+def latency_summary(samples_ms: list[float]) -> dict[str, float]:
+    """Request count, median, p95 (nearest rank below, never interpolated) and maximum, in ms."""
+    series = pd.Series(samples_ms, dtype=float)
+    return {
+        "requests": int(series.count()),
+        "p50_ms": round(float(series.median()), 1),
+        "p95_ms": round(float(series.quantile(0.95, interpolation="lower")), 1),
+        "max_ms": round(float(series.max()), 1),
+    }
 
 
 def write_result(name: str, result: dict[str, Any]) -> Path:

@@ -4,10 +4,10 @@ Views only parse the filters (``forms``) and pick a template; the figures come f
 ``services``, the chart geometry from ``charts``.
 """
 
-import csv
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import pandas as pd
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -29,16 +29,13 @@ from .models import ProductReaction
 # --- CSV ----------------------------------------------------------------------------------------
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_response(rows: Iterable[list[Any]], filename: str) -> StreamingHttpResponse:
-    """Stream rows as CSV: the overview export of 10k products never sits in memory at once."""
-    writer = csv.writer(_Echo())
-    lines: Iterator[str] = (writer.writerow(row) for row in rows)
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+def _csv_response(frames: Iterable[pd.DataFrame], filename: str) -> StreamingHttpResponse:
+    """Stream tables as one CSV, chunk by chunk, with the header once and formula cells neutralised."""
+    chunks: Iterator[str] = (
+        services.spreadsheet_safe(frame).to_csv(index=False, header=i == 0, lineterminator="\r\n")
+        for i, frame in enumerate(frames)
+    )
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -147,7 +144,7 @@ class ProductReactionAdmin(admin.ModelAdmin):
             period = self._export_period(request)
         except PeriodError as exc:
             return HttpResponseBadRequest(str(exc), content_type="text/plain")
-        return _csv_response(services.overview_csv_rows(period), f"product-reactions_{period.start}_{period.end}.csv")
+        return _csv_response(services.overview_csv(period), f"product-reactions_{period.start}_{period.end}.csv")
 
     def product_csv_view(self, request: HttpRequest, product_id: int) -> HttpResponse:
         try:
@@ -156,6 +153,6 @@ class ProductReactionAdmin(admin.ModelAdmin):
             return HttpResponseBadRequest(str(exc), content_type="text/plain")
         product = get_object_or_404(Product, pk=product_id)
         return _csv_response(
-            services.product_csv_rows(product, period),
+            [services.product_csv(product, period)],
             f"reactions_{product.slug}_{period.start}_{period.end}_{period.granularity}.csv",
         )

@@ -14,9 +14,11 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import pandas as pd
 from django.conf import settings
 from django.db.models import Avg, Case, Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import RowNumber, TruncHour
@@ -530,60 +532,89 @@ def find_products(query: str, limit: int = 20) -> list[Product]:
 
 # --- CSV export (aggregates only, never per-frame or per-event rows) --------------------------------
 
-
-def _model_columns(model: ModelInfo) -> list[str]:
-    return [model.version, "" if model.accuracy is None else f"{model.accuracy:.4f}"]
-
-
-MODEL_HEADER = ["model_version", "model_accuracy"]
+CSV_CHUNK = 2000  # rows per DataFrame: the overview export of 10k products never sits in memory at once
+# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection, OWASP):
+# such text cells get a leading apostrophe, which spreadsheets show as text and do not run.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def overview_csv_rows(period: Period) -> Iterator[list[Any]]:
-    """One row per product with reactions in the period: seconds and events per emotion, valence."""
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell that a spreadsheet would run as a formula neutralised.
+
+    Only text cells: numbers (a negative valence) are written as numbers and run nothing.
+    """
+    frame = frame.copy()
+    for column in frame.select_dtypes(include=["object", "str"]).columns:
+        cells = frame[column]
+        risky = cells.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES)).astype(bool)
+        frame.loc[risky, column] = "'" + cells[risky]
+    return frame
+
+
+def _with_model(frame: pd.DataFrame, model: ModelInfo) -> pd.DataFrame:
+    return frame.assign(
+        model_version=model.version, model_accuracy="" if model.accuracy is None else f"{model.accuracy:.4f}"
+    )
+
+
+SECONDS_COLUMNS = [f"{e}_seconds" for e in CLASSES]
+OVERVIEW_COLUMNS = ["product_id", "product", "category", *SECONDS_COLUMNS, "seconds", "events"]
+OVERVIEW_COLUMNS += ["delight_seconds", "dislike_seconds"]
+QUERY_NAMES = {"product": "product_name", "category": "category_name", "seconds": "total"}  # model fields' names
+
+
+def _rounded(values: pd.DataFrame | pd.Series, digits: int) -> pd.DataFrame | pd.Series:
+    """Python's (correctly rounded decimal) ``round``, which the pages' figures use too."""
+    return values.map(lambda v: round(float(v), digits))
+
+
+def overview_csv(period: Period) -> Iterator[pd.DataFrame]:
+    """One row per product with reactions in the period: seconds and events per emotion, valence.
+
+    In chunks of ``CSV_CHUNK`` rows, most delight first, each with the same columns (a
+    period without reactions yields one empty chunk: the export is the header alone).
+    """
     model = model_info()
-    yield [
-        "product_id",
-        "product",
-        "category",
-        *(f"{e}_seconds" for e in CLASSES),
-        "seconds",
-        "events",
-        "delight_seconds",
-        "dislike_seconds",
-        "valence",
-        *MODEL_HEADER,
-    ]
-    per_emotion = {f"s_{e}": Sum("seconds", filter=Q(emotion=e), default=0.0) for e in CLASSES}
     rows = (
         _rollup(period)
-        .values("product_id", "product__name", "product__category__name")
-        .annotate(**per_emotion, s=Sum("seconds"), n=Sum("events"), delight=delight_expr(), dislike=dislike_expr())
-        .order_by("-delight", "product_id")
+        .values("product_id")
+        .annotate(
+            product_name=F("product__name"),
+            category_name=F("product__category__name"),
+            **{
+                column: Sum("seconds", filter=Q(emotion=e), default=0.0)
+                for e, column in zip(CLASSES, SECONDS_COLUMNS, strict=True)
+            },
+            total=Sum("seconds"),
+            events=Sum("events"),
+            delight_seconds=delight_expr(),
+            dislike_seconds=dislike_expr(),
+        )
+        .order_by("-delight_seconds", "product_id")
+        .values_list(*(QUERY_NAMES.get(c, c) for c in OVERVIEW_COLUMNS))
+        .iterator(chunk_size=CSV_CHUNK)
     )
-    for r in rows.iterator(chunk_size=2000):
-        yield [
-            r["product_id"],
-            r["product__name"],
-            r["product__category__name"],
-            *(round(r[f"s_{e}"], 3) for e in CLASSES),
-            round(r["s"], 3),
-            r["n"],
-            round(r["delight"], 3),
-            round(r["dislike"], 3),
-            round(_ratio(r["delight"] - r["dislike"], r["s"]), 4),
-            *_model_columns(model),
-        ]
+    while True:
+        chunk = list(islice(rows, CSV_CHUNK))
+        frame = pd.DataFrame(chunk, columns=OVERVIEW_COLUMNS)
+        net = frame["delight_seconds"] - frame["dislike_seconds"]
+        valence = [_ratio(value, seconds) for value, seconds in zip(net, frame["seconds"], strict=True)]
+        seconds = [*SECONDS_COLUMNS, "seconds", "delight_seconds", "dislike_seconds"]
+        frame[seconds] = _rounded(frame[seconds], 3)
+        frame["valence"] = _rounded(pd.Series(valence, dtype=float), 4)
+        yield _with_model(frame, model)
+        if len(chunk) < CSV_CHUNK:
+            return
 
 
-def product_csv_rows(product: Product, period: Period) -> Iterator[list[Any]]:
+def product_csv(product: Product, period: Period) -> pd.DataFrame:
     """The product's timeline: one row per day or hour, seconds per emotion and valence."""
-    model = model_info()
-    yield [period.granularity, *(f"{e}_seconds" for e in CLASSES), "seconds", "valence", *MODEL_HEADER]
-    for bucket in timeline(product, period):
-        yield [
-            bucket.start.isoformat(),
-            *(round(bucket.seconds[e], 3) for e in CLASSES),
-            round(bucket.total, 3),
-            round(bucket.valence, 4),
-            *_model_columns(model),
-        ]
+    buckets = timeline(product, period)
+    frame = pd.DataFrame([b.seconds for b in buckets], columns=list(CLASSES)).rename(
+        columns=dict(zip(CLASSES, SECONDS_COLUMNS, strict=True))
+    )
+    frame.insert(0, period.granularity, [b.start.isoformat() for b in buckets])
+    frame["seconds"] = [b.total for b in buckets]
+    frame["valence"] = _rounded(pd.Series([b.valence for b in buckets], dtype=float), 4)
+    frame[[*SECONDS_COLUMNS, "seconds"]] = _rounded(frame[[*SECONDS_COLUMNS, "seconds"]], 3)
+    return _with_model(frame, model_info())

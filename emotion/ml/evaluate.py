@@ -14,30 +14,31 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from sklearn import metrics
 
 from emotion.ml.labels import CLASSES, NUM_CLASSES
 from emotion.ml.tta import TTA_SUFFIX, predict_proba
 
+LABELS = np.arange(NUM_CLASSES)
+
 
 def confusion_matrix(y_true: NDArray[np.int64], y_pred: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Counts with rows = true class, columns = predicted class."""
-    matrix = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
-    np.add.at(matrix, (y_true, y_pred), 1)
-    return matrix
+    """Counts with rows = true class, columns = predicted class (every class, even unseen ones)."""
+    return metrics.confusion_matrix(y_true, y_pred, labels=LABELS).astype(np.int64)
 
 
 def compute_metrics(y_true: NDArray[np.int64], y_pred: NDArray[np.int64], model_version: str) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class P/R/F1/support and the confusion matrix."""
+    """Accuracy, macro-F1, per-class P/R/F1/support and the confusion matrix.
+
+    A class never predicted (or never present) scores 0, and macro-F1 averages all seven
+    classes, so a model that ignores disgust pays for it.
+    """
     matrix = confusion_matrix(y_true, y_pred)
-    tp = np.diag(matrix).astype(np.float64)
-    support = matrix.sum(axis=1)
-    predicted = matrix.sum(axis=0)
-    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
-    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=LABELS, average=None, zero_division=0.0
+    )
     return {
-        "accuracy": float(tp.sum() / max(1, len(y_true))),
+        "accuracy": float(metrics.accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
         "macro_f1": float(f1.mean()),
         "per_class": {
             name: {

@@ -127,3 +127,46 @@ def test_stratified_split_is_seeded_and_keeps_class_ratios() -> None:
     assert not set(train) & set(val) and len(train) + len(val) == len(labels)
     assert np.bincount(labels[val]).tolist() == [40, 4, 40, 70, 48, 31, 49]
     np.testing.assert_array_equal(val, stratified_split(labels, 0.1, seed=1)[1])
+
+
+FER_TRAIN = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "fer2013" / "fer2013_train.npz"
+
+
+@pytest.mark.skipif(not FER_TRAIN.exists(), reason="FER2013 (research-licensed) is not on this machine")
+def test_the_validation_split_of_the_shipped_models_is_unchanged() -> None:
+    """The faces every shipped model was selected on: 2,872 of 28,709, the same ones as when it was trained."""
+    import hashlib
+
+    with np.load(FER_TRAIN) as data:
+        labels = data["labels"].astype(np.int64)
+    train, val = stratified_split(labels, 0.1, seed=20240521)
+    assert (len(labels), len(train), len(val)) == (28_709, 25_837, 2_872)
+    assert np.bincount(labels[val]).tolist() == [400, 44, 410, 722, 483, 317, 496]
+    assert hashlib.sha256(val.tobytes()).hexdigest()[:16] == "c807a6a5e7095f38"
+
+
+@pytest.mark.parametrize(
+    ("text", "usage", "labels"),
+    [
+        (f"emotion,pixels,Usage\r\n3,{PIXELS},Training\r\n", None, [3]),  # Windows line ends
+        (f'emotion,pixels,Usage\n3,"{PIXELS}",Training\n', None, [3]),  # quoted pixels
+        (f"Usage,pixels,emotion\nTraining,{PIXELS},4\n", None, [4]),  # any column order
+        (f"emotion,pixels,Usage\nx,1,Other\n2,{PIXELS},PublicTest\n", "PublicTest", [2]),  # other usages unchecked
+        (f"emotion,pixels\n5,{PIXELS}\n", None, [5]),  # Usage only needed to filter
+    ],
+)
+def test_csv_reads_what_the_csv_module_read(tmp_path: Path, text: str, usage: str | None, labels: list[int]) -> None:
+    (tmp_path / "fer.csv").write_text(text)
+    images, read = load_fer_csv(tmp_path / "fer.csv", usage)
+    assert read.tolist() == labels and read.dtype == np.int64
+    assert images.shape == (len(labels), 48, 48) and images.dtype == np.uint8 and (images == 7).all()
+
+
+def test_csv_errors_count_lines_as_before(tmp_path: Path) -> None:
+    """A blank line is skipped without being counted; a short row is malformed, named by its line."""
+    path = tmp_path / "fer.csv"
+    path.write_text(f"emotion,pixels,Usage\n3,{PIXELS},Training\n\n4\n")
+    with pytest.raises(DatasetError, match=r"line 3: malformed row \('NoneType' object has no attribute 'split'\)"):
+        load_fer_csv(path)
+    with pytest.raises(DatasetError, match="cannot open"):
+        load_fer_csv(tmp_path / "missing.csv")

@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from emotion.ml.evaluate import compute_metrics, confusion_matrix, main, write_report
 from emotion.ml.labels import CLASSES
@@ -80,3 +81,49 @@ def test_cli_evaluates_a_saved_model(tmp_path: Path, tiny_npz: Path, random_mode
     assert set(report) == REPORT_KEYS and report["n"] == 70
     assert report["model_version"].startswith("sha256-")
     assert (tmp_path / "e.png").exists()
+
+
+def _hand_written_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """The formulas the report used before scikit-learn computed it (kept here as the reference)."""
+    matrix = np.zeros((7, 7), dtype=np.int64)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    tp = np.diag(matrix).astype(np.float64)
+    support, predicted = matrix.sum(axis=1), matrix.sum(axis=0)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return {"matrix": matrix, "accuracy": tp.sum() / max(1, len(y_true)), "p": precision, "r": recall, "f1": f1}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_metrics_agree_with_the_hand_written_formulas(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    y_true = rng.choice(7, n, p=rng.dirichlet(np.ones(7) * 0.5))  # skewed: some classes absent
+    y_pred = np.where(rng.random(n) < 0.6, y_true, rng.choice(7, n, p=rng.dirichlet(np.ones(7) * 0.5)))
+    report, reference = compute_metrics(y_true, y_pred, "v"), _hand_written_metrics(y_true, y_pred)
+    assert report["confusion"] == reference["matrix"].tolist()
+    assert abs(report["accuracy"] - reference["accuracy"]) < 1e-9
+    assert abs(report["macro_f1"] - reference["f1"].mean()) < 1e-9
+    for i, name in enumerate(CLASSES):
+        row = report["per_class"][name]
+        assert (
+            max(abs(row[k] - reference[k2][i]) for k, k2 in (("precision", "p"), ("recall", "r"), ("f1", "f1"))) < 1e-9
+        )
+        assert row["support"] == reference["matrix"][i].sum()
+    assert set(report) == REPORT_KEYS
+
+
+def test_metrics_reproduce_the_shipped_evaluation_report() -> None:
+    """The committed PublicTest report (hand-written metrics then) recomputed from its own confusion matrix."""
+    committed = json.loads((Path(__file__).resolve().parents[2] / "emotion/model/eval_publictest.json").read_text())
+    matrix = np.array(committed["confusion"])
+    y_true = np.repeat(np.repeat(np.arange(7), 7), matrix.ravel())
+    y_pred = np.repeat(np.tile(np.arange(7), 7), matrix.ravel())
+    report = compute_metrics(y_true, y_pred, committed["model_version"])
+    assert report["confusion"] == committed["confusion"] and report["n"] == committed["n"]
+    assert abs(report["accuracy"] - committed["accuracy"]) < 1e-9
+    assert abs(report["macro_f1"] - committed["macro_f1"]) < 1e-9
+    for name, row in committed["per_class"].items():
+        assert all(abs(report["per_class"][name][key] - value) < 1e-9 for key, value in row.items())

@@ -145,3 +145,46 @@ def test_product_csv_has_one_row_per_day(admin_client, reactions):
 def test_csv_export_refuses_a_bad_period(admin_client, db):
     response = admin_client.get(reverse("admin:insights_productreaction_export"), {"to": "soon"})
     assert response.status_code == 400 and b"'to' must be a date" in response.content
+
+
+def test_csv_neutralises_cells_a_spreadsheet_would_run(admin_client, shop, make_product, category):
+    """CSV injection: text cells starting with = + - @ get a leading apostrophe; numbers stay numbers."""
+    category.name = "@SUM(1+1)"
+    category.save()
+    names = ['=HYPERLINK("http://evil.example","click")', "+cmd", "-2 for 1", "Plain - Lamp"]
+    viewer = shop.shopper()
+    for name in names:
+        shop.react(shop.view(make_product(name=name, category=category), viewer), "disgust", 3.0)
+
+    header, *body = rows(admin_client.get(reverse("admin:insights_productreaction_export"), QUERY))
+
+    exported = {row[1] for row in body}
+    assert exported == {"'" + n for n in names[:3]} | {"Plain - Lamp"}
+    assert {row[2] for row in body} == {"'@SUM(1+1)"}
+    assert {row[header.index("valence")] for row in body} == {"-1.0"}
+
+
+def test_csv_bytes_are_those_of_the_csv_module(admin_client, reactions, monkeypatch):
+    """The pandas export writes what ``csv.writer`` wrote: CRLF, minimal quoting, repr floats, header once."""
+    from insights import services
+
+    monkeypatch.setattr(services, "CSV_CHUNK", 1)  # one product per chunk: the header must still come once
+    loved, hated = reactions
+    text = b"".join(admin_client.get(reverse("admin:insights_productreaction_export"), QUERY).streaming_content)
+    lines = text.decode().split("\r\n")
+    model = services.model_info()
+    accuracy = "" if model.accuracy is None else f"{model.accuracy:.4f}"
+    assert lines[0].startswith("product_id,product,category,angry_seconds,") and lines[-1] == ""
+    assert len(lines) == 4 and sum(line.startswith("product_id") for line in lines) == 1
+    assert lines[1] == (
+        f"{loved.pk},Loved Lamp,{loved.category.name},0.0,0.0,0.0,10.0,0.0,4.0,0.0,14.0,2,12.0,0.0,0.8571,"
+        f"{model.version},{accuracy}"
+    )
+    assert lines[2].startswith(f"{hated.pk},Hated Hat,") and lines[2].endswith(f",-1.0,{model.version},{accuracy}")
+
+
+def test_csv_of_an_empty_period_is_the_header_alone(admin_client, db):
+    response = admin_client.get(
+        reverse("admin:insights_productreaction_export"), {"from": "2020-01-01", "to": "2020-01-02"}
+    )
+    assert len(rows(response)) == 1
