@@ -305,6 +305,11 @@ class KNNParams:
 
 
 class KNNEngine(Engine):
+    """Item-kNN over the shared Gram matrix. Not scikit-learn's ``NearestNeighbors`` or
+    ``cosine_similarity``: the shrunk cosine g_ij / (|i| |j| + shrinkage) is no metric they offer
+    (plain cosine would rank neighbours resting on few co-occurrences first), and the Gram
+    matrix is the one EASE already computes."""
+
     kind = "knn"
 
     def __init__(self, params: KNNParams, similarity: csr_matrix) -> None:
