@@ -12,7 +12,6 @@
 """
 
 import argparse
-import base64
 import statistics
 import subprocess
 import sys
@@ -87,12 +86,13 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def enqueue(views: list[int], n: int, start_seq: int, frame_b64: str) -> None:
+def enqueue(views: list, n: int, start_seq: int, frame: bytes) -> None:
+    """Queue ``n`` frames round-robin over the views (``FrameTarget``s), as the API does."""
     from emotion.tasks import enqueue_frame
 
     now = datetime.now(UTC)
     for i in range(n):
-        enqueue_frame(views[i % len(views)], start_seq + i // len(views), now, frame_b64)
+        enqueue_frame(views[i % len(views)], start_seq + i // len(views), now, frame)
 
 
 def stored() -> int:
@@ -121,15 +121,15 @@ def wait_queue_idle(timeout: float) -> float:
     return time.monotonic()
 
 
-def throughput(env, views, frames: int, concurrency: int, work: Path, frame_b64: str, seq0: int) -> dict:
+def throughput(env, views, frames: int, concurrency: int, work: Path, frame: bytes, seq0: int) -> dict:
     worker = start_worker(env, concurrency, work / f"worker-{concurrency}.log")
     try:
         base = stored()
-        enqueue(views, 20 * concurrency, seq0, frame_b64)  # warm-up: model and connections
+        enqueue(views, 20 * concurrency, seq0, frame)  # warm-up: model and connections
         wait_stored(base + 20 * concurrency, 120)
         base = stored()
         start = time.monotonic()
-        enqueue(views, frames, seq0 + 1000, frame_b64)
+        enqueue(views, frames, seq0 + 1000, frame)
         end = wait_stored(base + frames, 1200)
         settled = wait_queue_idle(600)
         return {
@@ -144,14 +144,14 @@ def throughput(env, views, frames: int, concurrency: int, work: Path, frame_b64:
         stop(worker)
 
 
-def memory(env, views, frames: int, work: Path, frame_b64: str, seq0: int) -> dict:
+def memory(env, views, frames: int, work: Path, frame: bytes, seq0: int) -> dict:
     worker = start_worker(env, 2, work / "worker-memory.log")
     try:
         base = stored()
         samples = []
         step = frames // 10
         for k in range(10):
-            enqueue(views, step, seq0 + k * 10_000, frame_b64)
+            enqueue(views, step, seq0 + k * 10_000, frame)
             wait_stored(base + (k + 1) * step, 1200)
             samples.append(
                 {
@@ -242,15 +242,17 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="moodshop-bench-"))
     prepare_shoppers(args.shoppers, work / "shoppers.txt")
     lines = (work / "shoppers.txt").read_text().split()
-    views = list(
-        Interaction.objects.filter(view_id__in=[line.split("|")[3] for line in lines]).values_list("pk", flat=True)
-    )
+    from emotion.models import Consent
+    from emotion.services import FrameTarget
+
+    keys = {c.shopper_id: (c.pk, bytes(c.frame_key)) for c in Consent.objects.all()}
+    rows = Interaction.objects.filter(view_id__in=[line.split("|")[3] for line in lines])
+    views = [FrameTarget(pk, *keys[shopper_id]) for pk, shopper_id in rows.values_list("pk", "shopper_id")]
     jpeg = face_jpeg()
-    frame_b64 = base64.b64encode(jpeg).decode()
     redis.Redis.from_url(REDIS_URL).flushdb()
     try:
-        results = [throughput(env, views, args.frames, c, work, frame_b64, 100_000 * c) for c in (1, 2)]
-        mem = memory(env, views, args.memory_frames, work, frame_b64, 500_000)
+        results = [throughput(env, views, args.frames, c, work, jpeg, 100_000 * c) for c in (1, 2)]
+        mem = memory(env, views, args.memory_frames, work, jpeg, 500_000)
         lat = latency(env, lines, jpeg, args.latency_seconds, work)
     finally:
         redis.Redis.from_url(REDIS_URL).flushdb()

@@ -3,7 +3,6 @@
 Views only parse and answer; the rules live in ``services`` and ``validation``.
 """
 
-import base64
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -133,24 +132,55 @@ class ConsentView(APIView):
         return Response(body)
 
 
-class EmotionDataView(APIView):
-    """``DELETE``: erase all of a logged-in shopper's emotion data (consent stays as it is)."""
+class LoggedInToErase(permissions.BasePermission):
+    """Anyone downloads their own data; erasing it alone (consent kept) needs an account.
 
-    permission_classes = [permissions.IsAuthenticated, CsrfForEveryone]
+    Anonymous shoppers erase by withdrawing consent (``DELETE /api/v1/consent/``).
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_authenticated)
+
+
+ErasedSchema = inline_serializer(
+    "Erased",
+    {
+        "observations": serializers.IntegerField(),
+        "reactions": serializers.IntegerField(),
+        "summaries": serializers.IntegerField(),
+        "consents": serializers.IntegerField(),
+    },
+)
+
+
+class EmotionDataView(APIView):
+    """The shopper's own emotion data, every identity included: download it, or erase it.
+
+    ``GET`` answers a JSON attachment (consents, observations' labels, reaction events,
+    affect summaries; never a frame, none is kept). ``DELETE`` erases all of it except the
+    consent itself.
+    """
+
+    permission_classes = [LoggedInToErase, CsrfForEveryone]
 
     @extend_schema(
-        request=None,
         responses={
             200: inline_serializer(
-                "Erased",
+                "EmotionDataExport",
                 {
-                    "observations": serializers.IntegerField(),
-                    "reactions": serializers.IntegerField(),
-                    "summaries": serializers.IntegerField(),
+                    "consents": serializers.ListField(child=serializers.DictField()),
+                    "observations": serializers.ListField(child=serializers.DictField()),
+                    "reaction_events": serializers.ListField(child=serializers.DictField()),
+                    "summaries": serializers.ListField(child=serializers.DictField()),
                 },
             )
-        },
+        }
     )
+    def get(self, request: Request) -> Response:
+        body = services.export_emotion_data(current_shopper(request))
+        return Response(body, headers={"Content-Disposition": 'attachment; filename="moodshop-emotion-data.json"'})
+
+    @extend_schema(request=None, responses={200: ErasedSchema})
     def delete(self, request: Request) -> Response:
         return Response(services.erase_emotion_data(current_shopper(request)).__dict__)
 
@@ -225,7 +255,7 @@ class FrameView(APIView):
         frame_bytes = frame if isinstance(frame, bytes) else frame.read()
 
         try:
-            view_pk = services.frame_view(
+            target = services.frame_view(
                 current_shopper(request), meta.validated_data["view"], meta.validated_data["product"]
             )
         except services.FrameRefused as exc:
@@ -241,12 +271,7 @@ class FrameView(APIView):
             raise api_error(str(exc), exc.code, 413 if exc.code == "too_large" else 400) from exc
 
         try:
-            tasks.enqueue_frame(
-                view_pk,
-                meta.validated_data["seq"],
-                meta.validated_data["ts"],
-                base64.b64encode(frame_bytes).decode("ascii"),
-            )
+            tasks.enqueue_frame(target, meta.validated_data["seq"], meta.validated_data["ts"], frame_bytes)
         except tasks.BrokerUnavailable as exc:
             logger.warning("Frame refused: broker unavailable (%s)", exc)
             unavailable = api_error(

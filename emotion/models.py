@@ -6,7 +6,21 @@ from django.utils import timezone
 
 from emotion.ml.labels import CLASSES
 
+from .sealing import new_key
+
 EMOTION_CHOICES = [(name, name.capitalize()) for name in CLASSES]
+
+
+class Outcome(models.TextChoices):
+    """What became of one frame: the one status an observation (or a dropped-frame count) carries."""
+
+    STORED = "stored", "Stored"
+    NO_FACE = "no_face", "No face"
+    STALE = "stale", "Stale"
+    LOW_QUALITY = "low_quality", "Low quality"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    SEVERAL_FACES = "several_faces", "Several faces"
+    CLIENT_REPORTED = "client_reported", "Client-reported"
 
 
 class ConsentQuerySet(models.QuerySet["Consent"]):
@@ -25,6 +39,10 @@ class Consent(models.Model):
     policy_version = models.CharField(max_length=20)
     granted_at = models.DateTimeField(default=timezone.now)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # The key the API seals this consent's frames with before they enter the broker
+    # (emotion.sealing). It lives here, outside the broker, and goes with the row on
+    # withdrawal, so frames still queued (or kept in an append-only file) stay unreadable.
+    frame_key = models.BinaryField(max_length=32, default=new_key, editable=False)
 
     objects = ConsentQuerySet.as_manager()
 
@@ -51,7 +69,7 @@ class ShopperData(models.Model):
 
 
 class EmotionObservation(ShopperData):
-    """What the classifier saw in one frame. ``label`` is empty when no face was found (a gap)."""
+    """What the classifier saw in one frame. ``label`` is empty for a gap; ``outcome`` says why."""
 
     view = models.ForeignKey("shop.Interaction", on_delete=models.CASCADE, related_name="emotion_observations")
     sequence = models.PositiveIntegerField()
@@ -60,6 +78,7 @@ class EmotionObservation(ShopperData):
     confidence = models.FloatField(null=True, blank=True)
     probabilities = models.JSONField(null=True, blank=True)
     model_version = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.STORED)
     # Indexed for the sweep that closes the reactions of views gone quiet (emotion.tasks).
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -68,7 +87,7 @@ class EmotionObservation(ShopperData):
         constraints = [models.UniqueConstraint(fields=["view", "sequence"], name="unique_observation_per_frame")]
 
     def __str__(self) -> str:
-        return f"{self.label or 'no face'} @ {self.sequence}"
+        return f"{self.label or self.get_outcome_display()} @ {self.sequence}"
 
 
 class ReactionEvent(ShopperData):
@@ -100,6 +119,9 @@ class AffectSummary(ShopperData):
 
     class Meta:
         verbose_name_plural = "affect summaries"
+        # Staff see a named person's emotion-derived figures (recommendation reasons, affect
+        # scores) only with this permission, granted explicitly; being staff is not enough.
+        permissions = [("view_personal_affect", "Can see a person's emotion-derived reasons and scores")]
         constraints = [models.UniqueConstraint(fields=["shopper_id", "product"], name="unique_affect_per_shopper")]
 
     def __str__(self) -> str:
@@ -123,3 +145,24 @@ class ProductEmotionDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.emotion}: {self.seconds:.0f}s"
+
+
+class DroppedFrames(models.Model):
+    """Anonymous count of frames dropped unread per day and outcome (e.g. consent withdrawn).
+
+    A withdrawn shopper's frame cannot become an observation row: that would re-create
+    personal data the withdrawal just erased. So it is counted here, with no owner.
+    """
+
+    day = models.DateField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    frames = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "dropped frames"
+        ordering = ["-day"]
+        constraints = [models.UniqueConstraint(fields=["day", "outcome"], name="unique_dropped_frames_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.outcome}: {self.frames}"
+

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, Max, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -20,7 +20,15 @@ from shop.models import Interaction, Product
 from shop.services import Shopper, owned_rows, record_view
 
 from .ml.labels import valence
-from .models import AffectSummary, Consent, EmotionObservation, ProductEmotionDaily, ReactionEvent
+from .models import (
+    AffectSummary,
+    Consent,
+    DroppedFrames,
+    EmotionObservation,
+    Outcome,
+    ProductEmotionDaily,
+    ReactionEvent,
+)
 from .reactions import Frame, build_reactions
 
 # --- Consent -----------------------------------------------------------------------------
@@ -37,46 +45,98 @@ def grant_consent(shopper: Shopper) -> Consent:
     )
 
 
+def person(shopper: Shopper) -> Q:
+    """Every identity the person behind this session ever had, as a filter on emotion rows.
+
+    Anonymous: the session's shopper id. Logged in: the account, and every shopper id the
+    account was ever seen with (anonymous sessions attached to it at sign-up or login, other
+    browsers, sessions since logged out), found through the shop's interactions and the
+    emotion rows themselves. Rows made anonymously stay under their shopper id alone, so
+    ``shopper.rows()`` (this session's id or the account) would miss them.
+    """
+    if shopper.user is None:
+        return shopper.rows()
+    ids = {shopper.shopper_id}
+    for model in (Interaction, Consent, EmotionObservation, ReactionEvent, AffectSummary):
+        ids.update(model.objects.filter(user=shopper.user).values_list("shopper_id", flat=True).distinct())
+    return Q(shopper_id__in=ids) | Q(user_id=shopper.user.pk)
+
+
 @dataclass(frozen=True)
 class Erased:
+    """What an erasure deleted, row counts per table."""
+
     observations: int
     reactions: int
     summaries: int
+    consents: int = 0
 
 
 def withdraw_consent(shopper: Shopper) -> Erased:
-    """End consent and erase the shopper's emotion data: capture stops, nothing personal remains.
+    """End consent and erase the person's emotion data: capture stops, nothing personal remains.
 
-    One transaction: updating the consent rows waits for any frame being stored under them
-    (see ``record_observation``), so that frame is erased too, and later ones are dropped.
+    The consent rows of every identity go too, and with them the keys their queued frames
+    are sealed with (``emotion.sealing``): those frames become unreadable at commit, and
+    the worker drops them unopened. One transaction with the erasure.
     """
     with transaction.atomic():
-        Consent.objects.filter(shopper.rows(), withdrawn_at=None).update(withdrawn_at=timezone.now())
-        return erase_emotion_data(shopper)
+        owner = person(shopper)
+        erased = _erase(owner)
+        consents = Consent.objects.filter(owner).delete()[0]
+    return Erased(erased.observations, erased.reactions, erased.summaries, consents)
 
 
 def erase_emotion_data(shopper: Shopper) -> Erased:
-    """Delete every observation, reaction and affect summary of this shopper.
-
-    The anonymous daily aggregates of the affected products are recomputed without them.
-    Locking the consent rows first makes a frame or reaction rebuild in flight finish
-    before the erasure (which then deletes what it wrote).
-    """
-    owner = shopper.rows()
+    """Delete every observation, reaction and affect summary of the person (consent stays)."""
     with transaction.atomic():
-        list(Consent.objects.select_for_update().filter(owner).values_list("pk", flat=True))
-        touched = set(
-            ReactionEvent.objects.filter(owner)
-            .annotate(day=TruncDate("started_at"))
-            .values_list("product_id", "day")
-            .distinct()
-        )
-        observations = EmotionObservation.objects.filter(owner).delete()[0]
-        reactions = ReactionEvent.objects.filter(owner).delete()[0]
-        summaries = AffectSummary.objects.filter(owner).delete()[0]
-        for product_id, day in touched:
-            refresh_daily_rollup(product_id, day)
+        return _erase(person(shopper))
+
+
+def _erase(owner: Q) -> Erased:
+    """Delete the owner's emotion rows; recompute the anonymous daily aggregates without them.
+
+    Locking the consent rows first (on PostgreSQL; SQLite takes its write lock at the
+    start of every transaction, see settings) makes a frame or reaction rebuild in flight
+    finish before the erasure, which then deletes what it wrote.
+    """
+    list(Consent.objects.select_for_update().filter(owner).values_list("pk", flat=True))
+    touched = set(
+        ReactionEvent.objects.filter(owner)
+        .annotate(day=TruncDate("started_at"))
+        .values_list("product_id", "day")
+        .distinct()
+    )
+    observations = EmotionObservation.objects.filter(owner).delete()[0]
+    reactions = ReactionEvent.objects.filter(owner).delete()[0]
+    summaries = AffectSummary.objects.filter(owner).delete()[0]
+    for product_id, day in touched:
+        refresh_daily_rollup(product_id, day)
     return Erased(observations, reactions, summaries)
+
+
+def export_emotion_data(shopper: Shopper) -> dict[str, list[dict[str, object]]]:
+    """Everything the shop holds about the person's emotions (never a frame: none is kept)."""
+    owner = person(shopper)
+    return {
+        "consents": list(
+            Consent.objects.filter(owner).order_by("granted_at").values("policy_version", "granted_at", "withdrawn_at")
+        ),
+        "observations": list(
+            EmotionObservation.objects.filter(owner)
+            .order_by("captured_at", "sequence")
+            .values("product_id", "captured_at", "outcome", "label", "confidence", "probabilities", "model_version")
+        ),
+        "reaction_events": list(
+            ReactionEvent.objects.filter(owner)
+            .order_by("started_at")
+            .values("product_id", "emotion", "started_at", "ended_at", "duration_seconds", "mean_confidence", "frames")
+        ),
+        "summaries": list(
+            AffectSummary.objects.filter(owner)
+            .order_by("product_id")
+            .values("product_id", "seconds", "valence", "mean_confidence", "updated_at")
+        ),
+    }
 
 
 # --- Views and observations --------------------------------------------------------------
@@ -104,27 +164,54 @@ class FrameRefused(Exception):
         self.code = code
 
 
-def frame_view(shopper: Shopper, view_id: uuid.UUID, product_id: int) -> int:
-    """The primary key of the view a frame belongs to, after every ownership and consent check.
+@dataclass(frozen=True)
+class FrameTarget:
+    """Where an accepted frame goes: its view, and the consent whose key seals it."""
 
-    The accepted path costs one query (view, product and consent together) because it
+    view_pk: int
+    consent_pk: int
+    key: bytes
+
+
+def frame_view(shopper: Shopper, view_id: uuid.UUID, product_id: int) -> FrameTarget:
+    """The view and consent a frame belongs to, after every ownership and consent check.
+
+    The accepted path costs one query (view, product and consent key together) because it
     runs for every frame; the extra queries that tell refusals apart run only on refusal.
     """
-    consent = Exists(Consent.objects.active().filter(shopper.rows()))
+    consents = Consent.objects.active().filter(shopper.rows()).order_by("-granted_at")
     row = (
         Interaction.objects.filter(shopper.rows(), view_id=view_id, kind=Interaction.Kind.VIEW)
-        .annotate(consented=consent)
-        .values("pk", "product_id", "product__is_active", "consented")
+        .annotate(consent_pk=Subquery(consents.values("pk")[:1]), frame_key=Subquery(consents.values("frame_key")[:1]))
+        .values("pk", "product_id", "product__is_active", "consent_pk", "frame_key")
         .first()
     )
-    consented = row["consented"] if row is not None else active_consent(shopper) is not None
+    consented = row["consent_pk"] is not None if row is not None else active_consent(shopper) is not None
     if not consented:
         raise FrameRefused("No camera consent: ask the shopper first (POST /api/v1/consent/).", "no_consent")
     if row is None or row["product_id"] != product_id or not row["product__is_active"]:
         if not Product.objects.available().filter(pk=product_id).exists():
             raise FrameRefused("Unknown product.", "unknown_product")
         raise FrameRefused("unknown view for this shopper and product", "unknown_view")
-    return row["pk"]
+    return FrameTarget(row["pk"], row["consent_pk"], bytes(row["frame_key"]))
+
+
+def frame_key(consent_pk: int) -> bytes | None:
+    """The key of a consent that is still active; None once it was withdrawn."""
+    key = Consent.objects.active().filter(pk=consent_pk).values_list("frame_key", flat=True).first()
+    return bytes(key) if key is not None else None
+
+
+def count_dropped(outcome: Outcome, frames: int = 1) -> None:
+    """Count frames dropped unread (anonymous: per day and outcome only)."""
+    day = timezone.localdate()
+    with transaction.atomic():
+        if not DroppedFrames.objects.filter(day=day, outcome=outcome).update(frames=F("frames") + frames):
+            try:
+                with transaction.atomic():
+                    DroppedFrames.objects.create(day=day, outcome=outcome, frames=frames)
+            except IntegrityError:  # another worker created the day's row meanwhile
+                DroppedFrames.objects.filter(day=day, outcome=outcome).update(frames=F("frames") + frames)
 
 
 def open_card_view(shopper: Shopper, product_id: int) -> Interaction:
@@ -139,11 +226,16 @@ def open_card_view(shopper: Shopper, product_id: int) -> Interaction:
 
 @dataclass(frozen=True)
 class Classification:
-    """What the classifier said about one frame; ``label`` None means no face was found."""
+    """What the classifier said about one frame; ``label`` None is a gap, ``outcome`` says why."""
 
     label: str | None
     confidence: float | None = None
     probabilities: dict[str, float] | None = None
+    outcome: Outcome | None = None
+
+    @property
+    def status(self) -> Outcome:
+        return self.outcome or (Outcome.STORED if self.label else Outcome.NO_FACE)
 
 
 def _lock_consent(view: Interaction) -> bool:
@@ -184,6 +276,7 @@ def record_observation(
                     confidence=result.confidence,
                     probabilities=result.probabilities,
                     model_version=model_version,
+                    outcome=result.status,
                 )
         except IntegrityError:
             return False

@@ -1,8 +1,10 @@
 """The emotion worker: classify queued camera frames, and purge expired emotion data.
 
-Frames reach the task base64-encoded inside the broker message and exist only in memory
-here: they are never logged, stored, or returned (results are ignored, so the result
-backend never sees them either).
+Frames reach the task sealed with their consent's key (``emotion.sealing``) and
+base64-encoded inside the broker message; opened, they exist only in memory here: they
+are never logged, stored, or returned (results are ignored, so the result backend never
+sees them either). The consent is checked before a frame is opened: a withdrawn
+shopper's frame is dropped unread (its key is gone) and counted.
 """
 
 import base64
@@ -22,7 +24,8 @@ from redis.exceptions import RedisError
 
 from shop.models import Interaction
 
-from . import services
+from . import sealing, services
+from .models import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -83,25 +86,27 @@ class BrokerUnavailable(RuntimeError):
 FRAME_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
 
 
-def enqueue_frame(view_pk: int, sequence: int, captured_at: datetime, frame_b64: str) -> None:
-    """Queue one frame for the worker; the task's repr never includes the frame."""
+def enqueue_frame(target: services.FrameTarget, sequence: int, captured_at: datetime, frame: bytes) -> None:
+    """Seal one frame with its consent's key and queue it; the task's repr never includes it."""
+    sealed = sealing.seal_frame(target.key, frame, target.view_pk, sequence)
     try:
-        _publish_frame(view_pk, sequence, captured_at, frame_b64)
+        _publish_frame(target, sequence, captured_at, base64.b64encode(sealed).decode("ascii"))
     except (KombuOperationalError, RedisError, OSError) as exc:
         raise BrokerUnavailable(str(exc)) from exc
 
 
-def _publish_frame(view_pk: int, sequence: int, captured_at: datetime, frame_b64: str) -> None:
+def _publish_frame(target: services.FrameTarget, sequence: int, captured_at: datetime, sealed_b64: str) -> None:
     classify_frame.apply_async(
         retry=True,
         retry_policy=FRAME_PUBLISH_RETRY,
         kwargs={
-            "view_pk": view_pk,
+            "view_pk": target.view_pk,
             "sequence": sequence,
             "captured_at": captured_at.isoformat(),
-            "frame_b64": frame_b64,
+            "consent_pk": target.consent_pk,
+            "sealed_frame": sealed_b64,
         },
-        kwargsrepr=repr({"view_pk": view_pk, "sequence": sequence}),
+        kwargsrepr=repr({"view_pk": target.view_pk, "sequence": sequence}),
     )
 
 
@@ -120,28 +125,29 @@ DATABASE_TASK_OPTIONS = {
 
 
 @shared_task(**DATABASE_TASK_OPTIONS)
-def classify_frame(*, view_pk: int, sequence: int, captured_at: str, frame_b64: str) -> None:
-    """Decode, detect, classify and store one frame's labels (idempotent on view + sequence).
+def classify_frame(*, view_pk: int, sequence: int, captured_at: str, consent_pk: int, sealed_frame: str) -> None:
+    """Check consent, then open, detect, classify and store one frame (idempotent on view + sequence).
 
-    A frame that cannot be decoded is logged (without its bytes) and dropped: a poisoned
-    message must never crash or wedge the worker. Database outages are retried with backoff.
+    A frame whose consent is gone is counted and dropped without being opened or decoded.
+    A frame that cannot be opened or decoded is logged (without its bytes) and dropped: a
+    poisoned message must never crash or wedge the worker. Database outages are retried.
     """
     from emotion.ml.inference import ImageDecodeError
 
+    key = services.frame_key(consent_pk)
+    if key is None:  # withdrawn while queued: the key went with the consent
+        services.count_dropped(Outcome.WITHDRAWN)
+        return
     view = Interaction.objects.filter(pk=view_pk, kind=Interaction.Kind.VIEW).first()
     if view is None:  # the shopper erased their data while the frame was queued
         return
     model = classifier()
     try:
-        faces = model.analyze_bytes(base64.b64decode(frame_b64, validate=True), largest_only=True)
-    except (ImageDecodeError, binascii.Error, ValueError) as exc:
-        logger.warning("Dropped an undecodable frame (view %s, seq %s): %s", view_pk, sequence, exc)
+        frame = sealing.open_frame(key, base64.b64decode(sealed_frame, validate=True), view_pk, sequence)
+        result = classify_single_face(model, frame)
+    except (sealing.InvalidTag, ImageDecodeError, binascii.Error, ValueError) as exc:
+        logger.warning("Dropped an unreadable frame (view %s, seq %s): %s", view_pk, sequence, type(exc).__name__)
         return
-    result = (
-        services.Classification(faces[0].label, faces[0].confidence, faces[0].probabilities)
-        if faces
-        else services.Classification(None)
-    )
     try:
         stored = services.record_observation(
             view, sequence, datetime.fromisoformat(captured_at), result, model.model_version
@@ -153,6 +159,40 @@ def classify_frame(*, view_pk: int, sequence: int, captured_at: str, frame_b64: 
         return
     if stored and claim_reaction_refresh(view_pk):
         services.refresh_view_reactions(view)
+
+
+def classify_single_face(model, frame: bytes) -> services.Classification:
+    """Classify the consenting shopper's face only.
+
+    The rule: a frame whose second-largest face has at least ``EMOTION_SEVERAL_FACES_AREA_RATIO``
+    (default one half) of the largest face's box area holds several people at a comparable
+    distance, and no one can tell which of them consented: it is a gap with outcome
+    "several faces", and no face in it is classified. A clearly smaller face (a passer-by
+    far behind, a poster) is ignored and the largest face, the shopper's, is classified.
+    """
+    from emotion.ml.detect import DETECT_MAX_SIDE
+    from emotion.ml.inference import decode_image
+    from emotion.ml.labels import CLASSES
+    from emotion.ml.preprocess import crop_face, pad_box, to_gray
+
+    image = decode_image(frame, max_side=DETECT_MAX_SIDE)
+    boxes = model.detector(image, bgr=False)  # largest first
+    if not boxes:
+        return services.Classification(None)
+    if len(boxes) > 1 and _area(boxes[1]) >= settings.EMOTION_SEVERAL_FACES_AREA_RATIO * _area(boxes[0]):
+        return services.Classification(None, outcome=Outcome.SEVERAL_FACES)
+    gray = to_gray(image, bgr=False)
+    probabilities = model.classify_faces(crop_face(gray, pad_box(boxes[0], gray.shape))[None])[0]
+    best = int(probabilities.argmax())
+    return services.Classification(
+        CLASSES[best],
+        float(probabilities[best]),
+        {name: float(p) for name, p in zip(CLASSES, probabilities, strict=True)},
+    )
+
+
+def _area(box: tuple[int, int, int, int]) -> int:
+    return box[2] * box[3]
 
 
 def claim_reaction_refresh(view_pk: int) -> bool:

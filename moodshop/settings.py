@@ -78,6 +78,13 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite ignores SELECT ... FOR UPDATE, the lock that orders a withdrawal after a frame
+    # being stored on PostgreSQL. Taking the write lock at the start of every transaction
+    # serialises them here instead: the worker storing a frame and the web process erasing
+    # the shopper's data can no longer interleave (and no transaction fails half-way on a
+    # lock upgrade).
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -261,6 +268,9 @@ EMOTION_FACE_DETECTOR = env.str("EMOTION_FACE_DETECTOR", default="blazeface")
 # Test-time augmentation averages 14 views per face (emotion.ml.tta.TTA_DESCRIPTION): about two
 # points of accuracy for fourteen times the inference cost. Off for live frames, where throughput matters more.
 EMOTION_WORKER_TTA = env.bool("EMOTION_WORKER_TTA", default=False)
+# Only the consenting shopper's face is classified: a frame whose second-largest face has at
+# least this share of the largest face's area is a gap ("several faces"), see emotion.tasks.
+EMOTION_SEVERAL_FACES_AREA_RATIO = env.float("EMOTION_SEVERAL_FACES_AREA_RATIO", default=0.5)
 # A view's reaction events are rebuilt at most once per this many seconds while frames
 # arrive, and again when the view ends (dwell report, or a sweep a minute later).
 EMOTION_REACTION_REFRESH_SECONDS = env.float("EMOTION_REACTION_REFRESH_SECONDS", default=2.0)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from emotion.models import Consent
 from tests.capture.conftest import Shopper, encode
 
 pytestmark = pytest.mark.django_db
@@ -23,8 +24,9 @@ def test_a_valid_frame_is_queued(ready, face_jpeg, enqueued):
     response = shopper.post_frame(product, view_id, face_jpeg, seq=7)
     assert response.status_code == 202, response.content
     assert response.json() == {"status": "queued", "seq": 7}
-    ((_view_pk, seq, _captured_at, frame_b64),) = enqueued
-    assert seq == 7 and frame_b64
+    ((target, seq, _captured_at, frame),) = enqueued
+    assert seq == 7 and frame == face_jpeg
+    assert target.key == bytes(Consent.objects.get(pk=target.consent_pk).frame_key)
 
 
 def test_raw_jpeg_body_with_query_metadata(ready, face_jpeg, enqueued):

@@ -109,9 +109,8 @@ def test_withdraw_erases_personal_data_but_keeps_other_shoppers(shopper, view, p
     observe(view, [HAPPY] * 4)
     observe(other_view, [DISGUST] * 4)
     erased = services.withdraw_consent(shopper)
-    assert (erased.observations, erased.reactions, erased.summaries) == (4, 1, 1)
-    assert Consent.objects.get(shopper_id=shopper.shopper_id).withdrawn_at is not None
-    assert Consent.objects.get(shopper_id=other.shopper_id).withdrawn_at is None
+    assert (erased.observations, erased.reactions, erased.summaries, erased.consents) == (4, 1, 1, 1)
+    assert not Consent.objects.filter(shopper_id=shopper.shopper_id).exists()
     assert set(EmotionObservation.objects.values_list("shopper_id", flat=True)) == {other.shopper_id}
     assert set(ReactionEvent.objects.values_list("emotion", flat=True)) == {"disgust"}
     # the anonymous aggregate no longer counts the erased reactions
