@@ -12,7 +12,6 @@ import time
 import pytest
 import redis
 from django.db.models import Q, Sum
-from django.test import Client
 
 from emotion import sealing
 from emotion.models import (
