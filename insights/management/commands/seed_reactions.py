@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from emotion.ml.labels import CLASSES, VALENCE
 from emotion.models import Consent, ReactionEvent
+from emotion.sealing import new_key
 from emotion.services import rebuild_rollup
 from shop.models import Interaction, Product
 
@@ -108,7 +109,11 @@ class Command(BaseCommand):
         shopper_ids = [uuid.UUID(bytes=rng.bytes(16), version=4) for _ in range(shoppers)]
         granted = datetime.fromtimestamp(now, UTC) - timedelta(days=days + 1)
         policy = settings.EMOTION_CONSENT_POLICY_VERSION
-        _write(Consent, ("shopper_id", "policy_version", "granted_at"), ((s, policy, granted) for s in shopper_ids))
+        _write(
+            Consent,
+            ("shopper_id", "policy_version", "granted_at", "frame_key"),
+            ((s, policy, granted, new_key()) for s in shopper_ids),
+        )
 
         # Products: skewed popularity (a few get most views) and a hidden appeal in [-1, 1].
         popularity = rng.permutation(1.0 / np.arange(1, len(product_ids) + 1) ** 0.8)
