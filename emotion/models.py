@@ -165,4 +165,3 @@ class DroppedFrames(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.outcome}: {self.frames}"
-
