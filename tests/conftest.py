@@ -1,6 +1,7 @@
 """Shared fixtures: a small catalog, media in a temporary folder, a camera frame of a real face."""
 
 import io
+import os
 from decimal import Decimal
 
 import numpy as np
@@ -9,6 +10,15 @@ from PIL import Image
 from skimage import data
 
 from shop.models import Category, Product
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Browser tests are skipped only on explicit request, and pytest's summary says so."""
+    if os.environ.get("MOODSHOP_SKIP_BROWSER_TESTS") == "1":
+        skip = pytest.mark.skip(reason="browser tests skipped on request (MOODSHOP_SKIP_BROWSER_TESTS=1)")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

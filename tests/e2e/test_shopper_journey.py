@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from django.urls import reverse
 
 from emotion.models import EmotionObservation, ReactionEvent
@@ -18,7 +19,7 @@ from shop.models import Product
 from tests.e2e.fake_camera import write_face_video
 from tests.workers import ROOT, celery_worker
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -35,7 +36,10 @@ def browser(fake_camera, monkeypatch):
     # Playwright's sync API runs an event loop in this thread; the ORM calls stay synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed (apt-get install chromium chromium-driver; .ci/run does it)")
+        pytest.fail(
+            "Chromium is not installed: apt-get install chromium chromium-driver (scripts/test.sh does it as root), "
+            "or MOODSHOP_SKIP_BROWSER_TESTS=1 to skip the browser tests"
+        )
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -50,6 +54,9 @@ def browser(fake_camera, monkeypatch):
             ],
         )
         yield browser
+        # The ORM connections the test opened inside sync_playwright() live in its context, out of
+        # reach of pytest-django, which would then fail to drop the test database at the end.
+        connections.close_all()
         browser.close()
 
 

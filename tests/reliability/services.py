@@ -17,17 +17,14 @@ from pathlib import Path
 
 import redis
 
+from tests.servers import free_port, redis_server_command
 from tests.workers import ROOT, app_env
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class PrivateRedis:
-    """A redis-server of the test's own, so it can be restarted without touching anyone else's.
+    """A Redis of the test's own, so it can be restarted without touching anyone else's.
+
+    The binary is the one scripts/test.sh starts when no Redis runs (tests.servers).
 
     Like production it keeps nothing on a disk; its snapshot on shutdown goes to a
     memory-backed folder, so a graceful restart keeps the queue (frames included).
@@ -41,21 +38,7 @@ class PrivateRedis:
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-                "--shutdown-on-sigterm",
-                "save",
-            ],
+            redis_server_command(self.port, self.folder, "--shutdown-on-sigterm", "save"),
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 20
