@@ -4,6 +4,7 @@ Every deployment-specific value comes from the environment (django-environ), so 
 code runs the SQLite demo, the test suite and the docker-compose production stack.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -13,7 +14,11 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The environment wins over the .env file (scripts/demo.sh writes one); ENV_FILE names another
+# file, and an empty ENV_FILE reads none (the test suite's choice, so a demo .env never leaks in).
+_env_file = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file:
+    environ.Env.read_env(_env_file, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 

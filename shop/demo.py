@@ -9,6 +9,7 @@ structure to learn, as in real shops.
 import colorsys
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -22,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, ImageDraw, ImageFont
+from tqdm import tqdm
 
 from .models import Category, Interaction, Order, OrderItem, Product
 from .services import refresh_popularity
@@ -137,15 +139,24 @@ def _image_name(category_index: int, noun: str, variant: int) -> str:
     return f"{IMAGE_DIR}/{category_index:02d}-{slugify(noun)}-{variant}.png"
 
 
-def ensure_images() -> None:
+def _bar(items: list, desc: str, unit: str, progress: bool) -> Iterable:
+    """``items`` with a progress bar and an ETA when ``progress`` is on and stderr is a terminal."""
+    return tqdm(items, desc=desc, unit=f" {unit}s", disable=None if progress else True)
+
+
+def ensure_images(progress: bool = False) -> None:
     """Write the image pool under MEDIA_ROOT (skipping files that exist)."""
-    for ci, (_, (_, nouns)) in enumerate(CATALOG.items()):
-        for noun in nouns:
-            for variant in range(VARIANTS_PER_NOUN):
-                path = Path(settings.MEDIA_ROOT) / _image_name(ci, noun, variant)
-                if not path.exists():
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    render_product_image(noun, ci, variant).save(path, optimize=True)
+    pool = [
+        (ci, noun, variant)
+        for ci, (_, nouns) in enumerate(CATALOG.values())
+        for noun in nouns
+        for variant in range(VARIANTS_PER_NOUN)
+    ]
+    for ci, noun, variant in _bar(pool, "product images", "image", progress):
+        path = Path(settings.MEDIA_ROOT) / _image_name(ci, noun, variant)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            render_product_image(noun, ci, variant).save(path, optimize=True)
 
 
 def ensure_catalog(n_products: int, seed: int) -> list[Product]:
@@ -205,7 +216,9 @@ def ensure_shoppers(n_shoppers: int) -> list[int]:
     return list(User.objects.filter(username__in=usernames).order_by("username").values_list("pk", flat=True))
 
 
-def generate_history(products: list[Product], user_ids: list[int], seed: int) -> tuple[int, int]:
+def generate_history(
+    products: list[Product], user_ids: list[int], seed: int, progress: bool = False
+) -> tuple[int, int]:
     """Views, carts and purchases for shoppers that have none yet; returns (interactions, orders)."""
     with_history = set(Interaction.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True).distinct())
     todo = [u for u in user_ids if u not in with_history]
@@ -224,7 +237,7 @@ def generate_history(products: list[Product], user_ids: list[int], seed: int) ->
     now = timezone.now()
     interactions: list[Interaction] = []
     orders: list[tuple[Order, list[tuple[Product, int]]]] = []
-    for user_id in todo:
+    for user_id in _bar(todo, "shopping history", "shopper", progress):
         urng = np.random.default_rng([seed, user_id])
         taste = urng.dirichlet(np.full(len(cat_ids), 0.25))
         n_views = int(urng.integers(8, 40))
@@ -306,13 +319,13 @@ def _shopper_uuid(seed: int, user_id: int) -> uuid.UUID:
     return uuid.UUID(int=(seed << 64) | user_id)
 
 
-def seed(n_products: int, n_shoppers: int, seed: int = 42) -> SeedReport:
+def seed(n_products: int, n_shoppers: int, seed: int = 42, progress: bool = False) -> SeedReport:
     """Create (or complete) the demo catalog and history; safe to run repeatedly."""
     start = timezone.now()
-    ensure_images()
+    ensure_images(progress)
     products = ensure_catalog(n_products, seed)
     user_ids = ensure_shoppers(n_shoppers)
-    n_interactions, n_orders = generate_history(products, user_ids, seed)
+    n_interactions, n_orders = generate_history(products, user_ids, seed, progress)
     refresh_popularity()
     return SeedReport(
         categories=Category.objects.count(),

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 for key, value in {
+    "ENV_FILE": "",  # never a developer's .env (the demo's turns DEBUG on)
     "SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdefghijklmnop",
     "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
     "SECURE_SSL_REDIRECT": "false",

@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
+from tqdm import tqdm
 
 from emotion.ml.labels import CLASSES, VALENCE
 from emotion.models import Consent, ReactionEvent
@@ -34,8 +35,15 @@ BATCH = 10_000
 BASE_MIX = {"angry": 0.05, "disgust": 0.02, "fear": 0.04, "happy": 0.25, "sad": 0.08, "surprise": 0.1, "neutral": 0.46}
 
 
-def _write(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Insert rows fast: COPY on PostgreSQL, batched bulk_create elsewhere."""
+def _write(
+    model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], desc: str = "", total: int = 0
+) -> None:
+    """Insert rows fast: COPY on PostgreSQL, batched bulk_create elsewhere.
+
+    With ``desc``, a progress bar with an ETA (on a terminal only, so logs stay clean).
+    """
+    if desc:
+        rows = tqdm(rows, desc=desc, total=total or None, unit=" rows", unit_scale=True, disable=None)
     if connection.vendor == "postgresql":
         columns = ", ".join(connection.ops.quote_name(model._meta.get_field(f).column) for f in fields)
         with (
@@ -161,6 +169,8 @@ class Command(BaseCommand):
                 (pk, Interaction.Kind.VIEW.value, product_of[p], shopper_ids[s], uuid.uuid4(), d, 1, at)
                 for pk, p, s, d, at in view_rows
             ),
+            desc="views",
+            total=n_views,
         )
         next_id = first_id + n_views
         for kind, chosen, delay in (
@@ -214,5 +224,7 @@ class Command(BaseCommand):
                 )
                 for v, e, start, end, d, c, f in event_rows
             ),
+            desc="reaction events",
+            total=events,
         )
         return n_views

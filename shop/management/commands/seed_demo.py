@@ -31,7 +31,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{name} must be between 1 and 1,000,000.")
         if not 0 <= options["seed"] < 2**32:
             raise CommandError("--seed must be between 0 and 2**32 - 1.")
-        report = demo.seed(products, shoppers, seed=options["seed"])
+        report = demo.seed(products, shoppers, seed=options["seed"], progress=options["verbosity"] >= 1)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Catalog: {report.categories} categories, {report.products} products; "
