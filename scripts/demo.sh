@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/venv.sh requirements.txt
+bash scripts/write_env.sh .env
 export DEBUG=${DEBUG:-true}
 py=.venv/bin/python
 mkdir -p var
