@@ -12,7 +12,7 @@ def _quantity_field(min_value: int) -> forms.IntegerField:
     return forms.IntegerField(
         min_value=min_value,
         max_value=settings.SHOP_MAX_CART_QUANTITY,
-        widget=forms.NumberInput(attrs={"class": "form-control", "style": "max-width: 6rem"}),
+        widget=forms.NumberInput(attrs={"class": "form-control qty-input-lg"}),
     )
 
 
