@@ -282,39 +282,6 @@ class FrameView(APIView):
         return Response({"status": "queued", "seq": meta.validated_data["seq"]}, status=status.HTTP_202_ACCEPTED)
 
 
-class CardViewRequest(serializers.Serializer):
-    product = serializers.IntegerField(min_value=1)
-
-
-class CardViewsView(APIView):
-    """Open a view for a product card that scrolled into sight while the camera is on.
-
-    Product pages open their view when rendered; on list pages the capture script asks for
-    one per card it watches, so frames and dwell time belong to the right product.
-    """
-
-    permission_classes = [CsrfForEveryone]
-    throttle_classes = [ShopperRateThrottle]
-    throttle_scope = "views"
-
-    @extend_schema(
-        request=CardViewRequest,
-        responses={
-            201: inline_serializer("CardView", {"view_id": serializers.UUIDField()}),
-            403: OpenApiResponse(description="No consent, or CSRF failed"),
-            404: OpenApiResponse(description="Unknown product"),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        body = CardViewRequest(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            view = services.open_card_view(current_shopper(request), body.validated_data["product"])
-        except services.FrameRefused as exc:
-            raise api_error(str(exc), exc.code, 403 if exc.code == "no_consent" else 404) from exc
-        return Response({"view_id": view.view_id}, status=status.HTTP_201_CREATED)
-
-
 class ViewStatusView(APIView):
     """What the server has seen so far in one of the shopper's views (for the live badge)."""
 

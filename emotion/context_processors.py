@@ -6,4 +6,7 @@ from django.http import HttpRequest
 
 def capture(request: HttpRequest) -> dict[str, object]:
     fps = settings.EMOTION_CAPTURE_FPS
-    return {"capture_fps": int(fps) if float(fps).is_integer() else fps}
+    return {
+        "capture_fps": int(fps) if float(fps).is_integer() else fps,
+        "camera_reoffer_days": settings.EMOTION_REOFFER_DAYS,
+    }

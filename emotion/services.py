@@ -17,7 +17,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from shop.models import Interaction, Product
-from shop.services import Shopper, owned_rows, record_view
+from shop.services import Shopper, owned_rows
 
 from .ml.labels import valence
 from .models import (
@@ -212,16 +212,6 @@ def count_dropped(outcome: Outcome, frames: int = 1) -> None:
                     DroppedFrames.objects.create(day=day, outcome=outcome, frames=frames)
             except IntegrityError:  # another worker created the day's row meanwhile
                 DroppedFrames.objects.filter(day=day, outcome=outcome).update(frames=F("frames") + frames)
-
-
-def open_card_view(shopper: Shopper, product_id: int) -> Interaction:
-    """Log a view of a product card seen in a list; only while the shopper consents to capture."""
-    if active_consent(shopper) is None:
-        raise FrameRefused("No camera consent: card views are only opened for capture.", "no_consent")
-    product = Product.objects.available().filter(pk=product_id).first()
-    if product is None:
-        raise FrameRefused("Unknown product.", "unknown_product")
-    return record_view(shopper, product)
 
 
 @dataclass(frozen=True)

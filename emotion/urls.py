@@ -8,6 +8,5 @@ urlpatterns = [
     path("consent/", api.ConsentView.as_view(), name="consent"),
     path("emotion-data/", api.EmotionDataView.as_view(), name="emotion-data"),
     path("frames/", api.FrameView.as_view(), name="frames"),
-    path("views/", api.CardViewsView.as_view(), name="card-views"),
     path("views/<uuid:view_id>/status/", api.ViewStatusView.as_view(), name="view-status"),
 ]

@@ -232,7 +232,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "frames": env.str("EMOTION_FRAME_RATE_LIMIT", default="5/second"),
-        "views": env.str("EMOTION_CARD_VIEW_RATE_LIMIT", default="3/second"),
     },
     "EXCEPTION_HANDLER": "moodshop.api.exception_handler",
 }
@@ -325,6 +324,9 @@ SHOP_POPULARITY_WINDOW_DAYS = env.int("SHOP_POPULARITY_WINDOW_DAYS", default=30)
 # --- Emotion capture --------------------------------------------------------------------
 EMOTION_CONSENT_POLICY_VERSION = env.str("EMOTION_CONSENT_POLICY_VERSION", default="1")
 EMOTION_CAPTURE_FPS = env.float("EMOTION_CAPTURE_FPS", default=2.0)
+# After "No thanks" or "Stop camera", the consent bar stays away this many days (the footer's
+# Camera settings dialog stays one click away).
+EMOTION_REOFFER_DAYS = env.float("EMOTION_REOFFER_DAYS", default=30.0)
 EMOTION_MAX_FRAME_BYTES = env.int("EMOTION_MAX_FRAME_BYTES", default=256 * 1024)
 EMOTION_MAX_FRAME_WIDTH = env.int("EMOTION_MAX_FRAME_WIDTH", default=1920)
 EMOTION_MAX_FRAME_HEIGHT = env.int("EMOTION_MAX_FRAME_HEIGHT", default=1080)

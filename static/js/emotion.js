@@ -1,28 +1,137 @@
-// Consent-gated webcam capture for emotion-aware recommendations.
-// The camera is only opened after the shopper accepts the consent dialog. Frames are
-// downscaled here and posted one by one while a product is on screen and the tab is shown:
-// the product of a product page, or on list pages the product card most in view.
+// Consent-gated webcam capture for emotion-aware recommendations, as one explicit state machine:
+//
+//   off ──► offered ──► consented ──► capturing ⇄ paused ──► stopped
+//                           ▲                        │
+//                           └── camera released ─────┘
+//
+// off        nothing shown, camera closed (also after "No thanks", until the re-offer period ends)
+// offered    the consent bar is shown; camera closed
+// consented  consent given; camera closed because no product is on screen (cart, checkout, lists,
+//            the product scrolled away, the tab hidden for a while)
+// capturing  the one MediaStream is open and frames of the product on screen are sent
+// paused     the stream is still open but nothing is sent (product off screen or tab hidden);
+//            after RELEASE_MS the camera is released and the state goes back to consented
+// stopped    "Stop camera": consent withdrawn, camera released, no offer until the period ends
+//
+// At most one MediaStream exists: only openCamera() asks for one, never while one is open or being
+// opened, and a stream that arrives after the state moved on is stopped at once.
+// Frames are only ever about the product of a product page: cards on list pages are never
+// captured (a face in front of a grid of cards says nothing reliable about any one of them).
 (function () {
   "use strict";
   const root = document.getElementById("emotion-capture");
   if (!root || !navigator.mediaDevices) return;
 
   const WIDTH = 320, HEIGHT = 240, QUALITY = 0.7, ZERO = "00000000-0000-0000-0000-000000000000";
-  const DECLINED_KEY = "moodshop.camera.declined";
+  const RELEASE_MS = 3000; // paused this long (product away, tab hidden): the camera light goes off
+  const DAY_MS = 24 * 60 * 60 * 1000;
+  const OFFER_HIDDEN_KEY = "moodshop.camera.offer-hidden-at"; // when the shopper declined or stopped
+  const REOFFER_MS = Number(root.dataset.reofferDays || 30) * DAY_MS;
   const $ = (id) => document.getElementById(id);
-  const offer = $("emotion-offer"), live = $("emotion-on"), badge = $("emotion-badge");
-  const page = document.getElementById("product"); // a product detail page, if this is one
-  const cards = Array.from(document.querySelectorAll(".product-card[data-product-id]"));
+  const offer = $("emotion-offer"), live = $("emotion-on"), standby = $("emotion-standby");
+  const badge = $("emotion-badge"), liveText = $("emotion-live-text");
+  const product = $("product"); // the product of a product detail page, if this is one
   const EMOJI = { angry: "😠", disgust: "🤢", fear: "😨", happy: "😄", sad: "😢", surprise: "😮", neutral: "😐" };
 
-  let stream = null, timer = null, statusTimer = null, fps = 2, inFlight = 0;
-  // What frames are about: {productId, viewId, seq, shownMs, since}; null when nothing is in view.
-  let target = null;
-  const visible = new Map(); // element -> intersection ratio
+  const NEXT = {
+    off: ["offered", "consented"],
+    offered: ["off", "consented"],
+    consented: ["capturing", "stopped"],
+    capturing: ["paused", "stopped"],
+    paused: ["capturing", "consented", "stopped"],
+    stopped: ["offered", "consented"],
+  };
+  let state = "off";
+  root.dataset.state = state;
+  let stream = null, opening = null, frameTimer = null, statusTimer = null, releaseTimer = null;
+  let fps = 2, inFlight = 0, seq = 0, productOnScreen = product !== null;
   const video = document.createElement("video");
   video.muted = true; video.playsInline = true;
   const canvas = document.createElement("canvas");
   canvas.width = WIDTH; canvas.height = HEIGHT;
+
+  function go(next) {
+    if (next === state) return;
+    if (!NEXT[state].includes(next)) throw new Error("emotion capture: " + state + " -> " + next);
+    const previous = state;
+    state = next;
+    root.dataset.state = state; // for tests and styling
+    clearTimeout(releaseTimer);
+    if (previous === "capturing") { clearInterval(frameTimer); clearInterval(statusTimer); }
+    if (state === "capturing") {
+      frameTimer = setInterval(sendFrame, 1000 / fps);
+      statusTimer = setInterval(pollStatus, 1500);
+    } else if (state === "paused") {
+      releaseTimer = setTimeout(function () { go("consented"); }, RELEASE_MS);
+    } else {
+      releaseCamera(); // every other state has the camera closed
+    }
+    render();
+    if (state === "consented") evaluate();
+  }
+
+  function render() {
+    offer.hidden = state !== "offered";
+    live.hidden = !(state === "capturing" || state === "paused");
+    standby.hidden = state !== "consented";
+    liveText.textContent = state === "paused" ? "paused" : "";
+    root.hidden = offer.hidden && live.hidden && standby.hidden;
+  }
+
+  // --- The one camera stream ------------------------------------------------------------------
+
+  function wanted() {
+    return productOnScreen && document.visibilityState === "visible";
+  }
+
+  function openCamera() {
+    if (stream || opening) return;
+    opening = navigator.mediaDevices.getUserMedia({ video: { width: WIDTH, height: HEIGHT }, audio: false })
+      .then(function (s) {
+        opening = null;
+        if (state !== "consented" || !wanted()) { s.getTracks().forEach((t) => t.stop()); evaluate(); return; }
+        stream = s;
+        video.srcObject = s;
+        video.play().catch(function () {});
+        go("capturing");
+      })
+      .catch(function () {
+        opening = null;
+        // Camera refused or missing: consent without a camera is pointless, so withdraw it.
+        if (state === "consented") withdraw();
+      });
+  }
+
+  function releaseCamera() {
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+    stream = null;
+    video.srcObject = null;
+  }
+
+  // Where the camera should be, given consent, the product on screen and the tab.
+  function evaluate() {
+    if (state === "paused" && !stream) { go("consented"); return; } // released by pagehide
+    if (state === "consented" && wanted()) {
+      if (stream) go("capturing"); else openCamera();
+    } else if (state === "capturing" && !wanted()) {
+      go("paused");
+    } else if (state === "paused" && wanted()) {
+      go("capturing");
+    }
+  }
+
+  if (product && "IntersectionObserver" in window) {
+    new IntersectionObserver(function (entries) {
+      const e = entries[entries.length - 1];
+      productOnScreen = e.isIntersecting && e.intersectionRatio >= 0.3; // scrolled (mostly) away: no
+      evaluate();
+    }, { threshold: [0, 0.3, 0.6, 1] }).observe(product);
+  }
+  document.addEventListener("visibilitychange", evaluate);
+  window.addEventListener("pagehide", function () { if (state === "capturing") go("paused"); releaseCamera(); });
+  window.addEventListener("pageshow", evaluate); // back from the back/forward cache
+
+  // --- Frames and the live badge --------------------------------------------------------------
 
   function csrf() {
     const m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
@@ -31,78 +140,18 @@
     return input ? input.value : "";
   }
 
-  function api(url, method, body) {
-    const headers = { "X-CSRFToken": csrf() };
-    if (body) headers["Content-Type"] = "application/json";
-    return fetch(url, { method: method, credentials: "same-origin", headers: headers,
-                        body: body ? JSON.stringify(body) : undefined })
+  function api(url, method) {
+    return fetch(url, { method: method, credentials: "same-origin", headers: { "X-CSRFToken": csrf() } })
       .then((r) => r.json().then((json) => ({ ok: r.ok, status: r.status, body: json })));
   }
 
-  function show(el, on) { el.hidden = !on; root.hidden = offer.hidden && live.hidden; }
-
-  function capturing() { return stream && target && target.viewId && document.visibilityState === "visible"; }
-
-  // --- Which product is on screen -----------------------------------------------------------
-
-  function mostVisible() {
-    let best = null, ratio = 0;
-    visible.forEach(function (r, el) { if (r > ratio) { best = el; ratio = r; } });
-    return best;
-  }
-
-  function endCardView() {
-    if (!target || page) return;
-    // The card left the screen: its view is over, report how long it was watched.
-    const seconds = (target.shownMs + performance.now() - target.since) / 1000;
-    const body = new FormData();
-    body.append("seconds", seconds.toFixed(3));
-    body.append("csrfmiddlewaretoken", csrf());
-    navigator.sendBeacon(root.dataset.dwellUrlTemplate.replace(ZERO, target.viewId), body);
-  }
-
-  function retarget() {
-    if (page) {
-      target = target || { productId: page.dataset.productId, viewId: page.dataset.viewId, seq: 0 };
-      target.paused = (visible.get(page) ?? 1) < 0.3; // scrolled (mostly) off screen
-      return;
-    }
-    if (!stream) return;
-    const el = mostVisible();
-    const productId = el ? el.dataset.productId : null;
-    if (target && target.productId === productId) return;
-    endCardView();
-    target = null;
-    if (!productId) return;
-    const next = { productId: productId, viewId: null, seq: 0, shownMs: 0, since: performance.now() };
-    target = next;
-    api(root.dataset.cardViewsUrl, "POST", { product: Number(productId) }).then(function (r) {
-      if (r.ok && target === next) next.viewId = r.body.view_id;
-    }).catch(function () {});
-  }
-
-  if ("IntersectionObserver" in window) {
-    const observer = new IntersectionObserver(function (entries) {
-      entries.forEach(function (e) {
-        const ratio = e.isIntersecting ? e.intersectionRatio : 0;
-        if (page || ratio >= 0.6) visible.set(e.target, ratio);
-        else visible.delete(e.target);
-      });
-      retarget();
-    }, { threshold: [0, 0.3, 0.6, 0.8, 1] });
-    (page ? [page] : cards).forEach((el) => observer.observe(el));
-  }
-
-  // --- Capture ------------------------------------------------------------------------------
-
   function sendFrame() {
-    if (!capturing() || target.paused || video.readyState < 2 || inFlight > 2) return;
-    const t = target;
+    if (state !== "capturing" || video.readyState < 2 || inFlight > 2) return;
     canvas.getContext("2d").drawImage(video, 0, 0, WIDTH, HEIGHT);
     canvas.toBlob(function (blob) {
-      if (!blob || !capturing() || target !== t) return;
+      if (!blob || state !== "capturing") return;
       const query = new URLSearchParams({
-        product: t.productId, view: t.viewId, seq: String(t.seq++), ts: String(Date.now()),
+        product: product.dataset.productId, view: product.dataset.viewId, seq: String(seq++), ts: String(Date.now()),
       });
       inFlight++;
       // The raw JPEG as the body (metadata in the query): cheaper for the server than multipart.
@@ -110,14 +159,13 @@
         method: "POST", body: blob, credentials: "same-origin",
         headers: { "Content-Type": "image/jpeg", "X-CSRFToken": csrf() },
       }).then(function (r) {
-        if (r.status === 403) stopCapture(false); // consent gone (e.g. withdrawn in another tab)
+        if (r.status === 403 && state !== "stopped") go("stopped"); // consent gone (withdrawn in another tab)
       }).catch(function () {}).finally(function () { inFlight--; });
     }, "image/jpeg", QUALITY);
   }
 
   function pollStatus() {
-    if (!target || !target.viewId) return;
-    fetch(root.dataset.statusUrlTemplate.replace(ZERO, target.viewId), { credentials: "same-origin" })
+    fetch(root.dataset.statusUrlTemplate.replace(ZERO, product.dataset.viewId), { credentials: "same-origin" })
       .then((r) => r.ok ? r.json() : null).then(function (s) {
         if (!s) return;
         badge.textContent = s.last_label ? (EMOJI[s.last_label] || "") + " " + s.last_label
@@ -126,54 +174,45 @@
       }).catch(function () {});
   }
 
-  function startCapture() {
-    navigator.mediaDevices.getUserMedia({ video: { width: WIDTH, height: HEIGHT }, audio: false })
-      .then(function (s) {
-        stream = s;
-        video.srcObject = s;
-        video.play();
-        show(offer, false); show(live, true);
-        retarget();
-        timer = setInterval(sendFrame, 1000 / fps);
-        statusTimer = setInterval(pollStatus, 1500);
-      })
-      .catch(function () {
-        // Camera refused or missing: consent without a camera is pointless, so withdraw it.
-        api(root.dataset.consentUrl, "DELETE");
-        show(live, false);
-      });
+  // --- Consent, and when to offer it again ----------------------------------------------------
+
+  function hideOfferForAWhile() { localStorage.setItem(OFFER_HIDDEN_KEY, String(Date.now())); }
+
+  function offerDue() {
+    const at = Number(localStorage.getItem(OFFER_HIDDEN_KEY));
+    return !at || Date.now() - at >= REOFFER_MS;
   }
 
-  function stopCapture(withdraw) {
-    clearInterval(timer); clearInterval(statusTimer);
-    if (stream) stream.getTracks().forEach((t) => t.stop());
-    stream = null;
-    endCardView();
-    if (!page) target = null;
-    show(live, false);
-    if (withdraw) api(root.dataset.consentUrl, "DELETE").then(function () { show(offer, true); });
+  function withdraw() {
+    hideOfferForAWhile();
+    go("stopped");
+    api(root.dataset.consentUrl, "DELETE").catch(function () {});
   }
-
-  document.addEventListener("visibilitychange", function () {
-    if (!target || page) return;
-    if (document.visibilityState === "hidden") target.shownMs += performance.now() - target.since;
-    else target.since = performance.now();
-  });
-  window.addEventListener("pagehide", endCardView);
 
   $("consent-accept").addEventListener("click", function () {
-    localStorage.removeItem(DECLINED_KEY);
-    api(root.dataset.consentUrl, "POST").then(function (r) { if (r.ok) startCapture(); });
+    localStorage.removeItem(OFFER_HIDDEN_KEY);
+    // A second "Allow" while consented (from Camera settings) changes nothing: still one stream.
+    if (state === "consented" || state === "capturing" || state === "paused") return;
+    api(root.dataset.consentUrl, "POST").then(function (r) {
+      if (r.ok && NEXT[state].includes("consented")) go("consented");
+    }).catch(function () {});
   });
   $("consent-decline").addEventListener("click", function () {
-    localStorage.setItem(DECLINED_KEY, "1");
-    show(offer, false);
+    if (state === "consented" || state === "capturing" || state === "paused") { withdraw(); return; }
+    hideOfferForAWhile();
+    if (state === "offered") go("off");
   });
-  $("emotion-stop").addEventListener("click", function () { stopCapture(true); });
+  [$("emotion-stop"), $("emotion-standby-stop")].forEach(function (button) {
+    button.addEventListener("click", withdraw);
+  });
+  // Opening Camera settings is asking for the offer: the dialog is it, whatever the period says.
+  $("consent-dialog").addEventListener("show.bs.modal", function () {
+    if (state === "stopped") go("offered");
+  });
 
   api(root.dataset.consentUrl, "GET").then(function (r) {
     fps = r.body.capture_fps || fps;
-    if (r.body.consented) startCapture();
-    else if (!localStorage.getItem(DECLINED_KEY)) show(offer, true);
+    if (r.body.consented) go("consented");
+    else if (offerDue()) go("offered");
   }).catch(function () {});
 })();
