@@ -78,8 +78,8 @@ def pages(client: Client, product, make_product, django_user_model) -> dict[str,
     staff.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "x" * 12))
     got["admin"] = staff.get("/admin/")
     got["admin product list"] = staff.get(reverse("admin:shop_product_changelist"))
-    got["admin analytics"] = staff.get(reverse("admin:emotion_productreaction_changelist"))
-    got["admin product analytics"] = staff.get(reverse("admin:emotion_productreaction_product", args=[product.pk]))
+    got["admin analytics"] = staff.get(reverse("admin:insights_productreaction_changelist"))
+    got["admin product analytics"] = staff.get(reverse("admin:insights_productreaction_product", args=[product.pk]))
     return got
 
 
