@@ -112,7 +112,7 @@
   function evaluate() {
     if (state === "paused" && !stream) { go("consented"); return; } // released by pagehide
     if (state === "consented" && wanted()) {
-      if (stream) go("capturing"); else openCamera();
+      openCamera(); // consented never holds a stream: entering it released the camera
     } else if (state === "capturing" && !wanted()) {
       go("paused");
     } else if (state === "paused" && wanted()) {
