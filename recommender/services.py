@@ -22,7 +22,7 @@ from django.db.models import Avg, Count, Q, Subquery
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
-from emotion.ml.labels import seconds_vector
+from emotion.ml.labels import CLASSES, seconds_vector
 from emotion.models import AffectSummary
 from recommender.ml.affect import AffectSignal, BlendedScorer, adjust_confidence, shrunk_valence, standardise
 from recommender.ml.matrix import ConfidenceWeights, from_pairs
@@ -45,12 +45,30 @@ CONTENT_POOL = 200
 
 REASONS = {
     "smiled": "because you smiled at {ref}",
+    "surprised": "because {ref} surprised you",
+    "looked": "because you looked closely at {ref}",
     "bought_also": "shoppers who bought {ref} also bought this",
     "liked_also": "shoppers who liked {ref} also liked this",
     "viewed": "because you viewed {ref}",
     "popular": "popular in {category}",
     "delight": "delights most shoppers who reacted to it",
     "content": "similar to {ref}",
+}
+
+
+# The reason a reaction gives, by the emotion the shopper showed most at the product it
+# names. A recommendation is explained by a reaction only when the affect term lifted the
+# item and that reaction was on balance pleasant; even then a product the shopper mostly
+# frowned at, feared or was saddened by never gives a reason (the history one is given), so a
+# negative reaction never reads as a positive one, and surprise is never called a smile.
+REACTION_REASONS: dict[str, str | None] = {
+    "happy": "smiled",
+    "surprise": "surprised",
+    "neutral": "looked",
+    "sad": None,
+    "fear": None,
+    "angry": None,
+    "disgust": None,
 }
 
 
@@ -127,12 +145,23 @@ def history_of(owner: Owner) -> History:
     return History(confidence, bought)
 
 
-def reactions_of(owner: Owner) -> dict[int, float]:
-    """Valence per product from the owner's reaction summaries as they are right now."""
+@dataclass(frozen=True)
+class Felt:
+    """The owner's reaction to one product: ranking valence and the emotion shown longest."""
+
+    valence: float
+    emotion: str
+
+
+def reactions_of(owner: Owner) -> dict[int, Felt]:
+    """Valence and main emotion per product from the owner's reaction summaries as they are right now."""
     seconds: dict[int, NDArray[np.float64]] = {}
     for product_id, summary in AffectSummary.objects.filter(owner.rows()).values_list("product_id", "seconds"):
         seconds[product_id] = seconds.get(product_id, 0.0) + seconds_vector(summary)
-    return {product_id: float(shrunk_valence(vector)) for product_id, vector in seconds.items()}
+    return {
+        product_id: Felt(float(shrunk_valence(vector)), CLASSES[int(np.argmax(vector))])
+        for product_id, vector in seconds.items()
+    }
 
 
 class _Row:
@@ -145,9 +174,9 @@ class _Row:
         return self._scores[userids]
 
 
-def _signal(model: ServingModel, reactions: dict[int, float]) -> AffectSignal:
+def _signal(model: ServingModel, reactions: dict[int, Felt]) -> AffectSignal:
     """The owner's reactions as a one-row affect signal over the model's items."""
-    pairs = [(model.items.index(pid), value) for pid, value in reactions.items() if pid in model.items]
+    pairs = [(model.items.index(pid), felt.valence) for pid, felt in reactions.items() if pid in model.items]
     items = np.array([item for item, _ in pairs], dtype=np.int64)
     values = np.array([value for _, value in pairs], dtype=np.float64)
     shape = (1, len(model.items))
@@ -160,15 +189,20 @@ def _affect_term(model: ServingModel, signal: AffectSignal) -> NDArray[np.float6
     return BlendedScorer(zero, signal, model.weight).scores(np.zeros(1, dtype=np.int64))[0]
 
 
-def _smiles(model: ServingModel, reactions: dict[int, float]) -> dict[int, int]:
-    """Per category code, the product the shopper reacted to most positively."""
-    best: dict[int, tuple[float, int]] = {}
-    for product_id, value in reactions.items():
-        if value > 0 and product_id in model.items:
+def _reaction_refs(model: ServingModel, reactions: dict[int, Felt]) -> dict[int, tuple[str, int]]:
+    """Per category code, the reason key and product of the shopper's most pleasant reaction there.
+
+    Only reactions that are pleasant on balance and whose main emotion has a reason
+    (``REACTION_REASONS``) qualify.
+    """
+    best: dict[int, tuple[float, str, int]] = {}
+    for product_id, felt in reactions.items():
+        reason = REACTION_REASONS.get(felt.emotion)
+        if felt.valence > 0 and reason is not None and product_id in model.items:
             category = int(model.item_category[model.items.index(product_id)])
-            if value > best.get(category, (0.0, 0))[0]:
-                best[category] = (value, product_id)
-    return {category: product_id for category, (_, product_id) in best.items()}
+            if felt.valence > best.get(category, (0.0, "", 0))[0]:
+                best[category] = (felt.valence, reason, product_id)
+    return {category: (reason, product_id) for category, (_, reason, product_id) in best.items()}
 
 
 def _personal(model: ServingModel, owner: Owner, history: History) -> list[Ranked]:
@@ -192,7 +226,7 @@ def _personal(model: ServingModel, owner: Owner, history: History) -> list[Ranke
     blended = np.where(model.available, cf + affect, -np.inf)[None, :]
     blended[0, row.indices] = -np.inf  # what the shopper already knows is not news
     top = [int(i) for i in top_k(blended, None, MAX_RESULTS)[0] if np.isfinite(blended[0, i])]
-    return _explain_personal(model, top, cf, affect, row, history, _smiles(model, reactions))
+    return _explain_personal(model, top, cf, affect, row, history, _reaction_refs(model, reactions))
 
 
 def _explain_personal(
@@ -202,7 +236,7 @@ def _explain_personal(
     affect: NDArray[np.float64],
     row: csr_matrix,
     history: History,
-    smiles: dict[int, int],
+    felt: dict[int, tuple[str, int]],
 ) -> list[Ranked]:
     """Name what each item owes its place to: a reaction in its category, or the seen item that speaks most for it."""
     seen = row.indices
@@ -211,9 +245,9 @@ def _explain_personal(
     ranked = []
     for item, source in zip(top, closest, strict=True):
         product_id = int(model.product_ids[item])
-        smiled = smiles.get(int(model.item_category[item]))
-        if affect[item] >= REASON_MIN_AFFECT and smiled is not None:
-            reason, ref = "smiled", smiled
+        reaction = felt.get(int(model.item_category[item]))
+        if affect[item] >= REASON_MIN_AFFECT and reaction is not None:
+            reason, ref = reaction
         else:
             ref = int(model.product_ids[source])
             reason = "bought_also" if ref in history.bought else "viewed"
@@ -303,14 +337,14 @@ def _cf_neighbours(model: ServingModel, product: Product, owner: Owner | None) -
     cf = standardise(similarity[None, :])[0]
     reactions = reactions_of(owner) if owner is not None and model.weight else {}
     affect = _affect_term(model, _signal(model, reactions))[ids]
-    smiles = _smiles(model, reactions)
+    felt = _reaction_refs(model, reactions)
     candidates = [int(model.product_ids[item]) for item in ids]
     co_bought = _co_bought(product, candidates)
     ranked = []
     for k, (item, product_id) in enumerate(zip(ids, candidates, strict=True)):
-        smiled = smiles.get(int(model.item_category[item]))
-        if affect[k] >= REASON_MIN_AFFECT and smiled is not None:
-            reason, ref = "smiled", smiled
+        reaction = felt.get(int(model.item_category[item]))
+        if affect[k] >= REASON_MIN_AFFECT and reaction is not None:
+            reason, ref = reaction
         else:
             reason, ref = ("bought_also" if product_id in co_bought else "liked_also"), product.pk
         ranked.append(Ranked(product_id, float(cf[k] + affect[k]), float(cf[k]), float(affect[k]), reason, ref))

@@ -133,3 +133,34 @@ def test_without_emotional_signal_the_blend_is_plain_cf(shop, settings):
     after = recommend(shop.subject_owner, 12)
     assert order(after) == order(before)
     assert all(item.affect_score == 0 for item in after.items)
+
+
+def test_surprise_is_explained_as_surprise_not_as_a_smile(trained):
+    react(trained.subject, trained.books[0], surprise=30.0)
+    page = recommend(trained.subject_owner, 12)
+    assert page.items[0].affect_score > services.REASON_MIN_AFFECT
+    assert page.items[0].reason == f"because {trained.books[0].name} surprised you"
+    assert not any("smiled" in item.reason for item in page.items)
+
+
+def test_a_mostly_negative_reaction_never_gives_a_pleasant_reason(trained):
+    """Pleasant on balance (valence > 0) but the shopper was mostly sad: no reaction reason."""
+    react(trained.subject, trained.books[0], sad=30.0, happy=28.0)
+    page = recommend(trained.subject_owner, 12)
+    lifted = [item for item in page.items if item.affect_score >= services.REASON_MIN_AFFECT]
+    assert lifted, "the reaction must lift some items for this test to mean anything"
+    for item in page.items:
+        assert trained.books[0].name not in item.reason or item.reason.startswith("because you viewed")
+        assert not any(word in item.reason for word in ("smiled", "surprised", "looked closely"))
+
+
+def test_every_emotion_has_an_honest_reason_or_none():
+    from emotion.ml.labels import CLASSES, VALENCE
+
+    assert set(services.REACTION_REASONS) == set(CLASSES)
+    for emotion, reason in services.REACTION_REASONS.items():
+        if VALENCE[emotion] < 0:
+            assert reason is None, emotion  # a negative reaction never explains a recommendation
+        else:
+            assert reason in services.REASONS
+    assert len({r for r in services.REACTION_REASONS.values() if r}) == 3  # one wording per emotion
