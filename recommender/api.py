@@ -8,7 +8,6 @@ Views only parse and answer; ranking lives in ``services``. Lists are paginated 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,20 +26,25 @@ class PageQuery(serializers.Serializer):
     offset = serializers.IntegerField(min_value=0, max_value=services.MAX_RESULTS, default=0)
 
 
-class RecommendationItem(serializers.Serializer):
+class RecommendedProduct(serializers.Serializer):
+    """A recommended product with nothing derived from anyone's emotions."""
+
     id = serializers.IntegerField(source="product.pk")
     name = serializers.CharField(source="product.name")
     price = serializers.DecimalField(source="product.price", max_digits=10, decimal_places=2)
     url = serializers.SerializerMethodField()
-    score = serializers.FloatField(help_text="cf_score + affect_score; the list is sorted by it.")
     cf_score = serializers.FloatField(
         help_text="Collaborative-filtering (or popularity / content) part, standardised per list."
     )
-    affect_score = serializers.FloatField(help_text="Emotion part: the shopper's reactions, weighted by the blend.")
-    reason = serializers.CharField(help_text="Why it is recommended, in a few words.")
 
     def get_url(self, item: services.Recommendation) -> str:
         return self.context["request"].build_absolute_uri(item.product.get_absolute_url())
+
+
+class RecommendationItem(RecommendedProduct):
+    score = serializers.FloatField(help_text="cf_score + affect_score; the list is sorted by it.")
+    affect_score = serializers.FloatField(help_text="Emotion part: the shopper's reactions, weighted by the blend.")
+    reason = serializers.CharField(help_text="Why it is recommended, in a few words.")
 
 
 class RecommendationList(serializers.Serializer):
@@ -48,6 +52,23 @@ class RecommendationList(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = RecommendationItem(many=True)
+
+
+class StaffRecommendationItem(RecommendedProduct):
+    score = serializers.FloatField(required=False, help_text="Only with the personal-affect permission.")
+    affect_score = serializers.FloatField(required=False, help_text="Only with the personal-affect permission.")
+    reason = serializers.CharField(required=False, help_text="Only with the personal-affect permission.")
+
+
+class StaffRecommendationList(RecommendationList):
+    results = StaffRecommendationItem(many=True)
+
+
+# A named person's emotion-derived figures (reasons such as "because you smiled at X",
+# affect scores, and the blended score they are part of) need this permission, given
+# explicitly (admin: Users → permissions, "Can see a person's emotion-derived reasons and
+# scores"); being staff is not enough.
+PERSONAL_AFFECT_PERMISSION = "emotion.view_personal_affect"
 
 
 PAGE_PARAMETERS = [
@@ -77,15 +98,22 @@ class _RankedListView(APIView):
             raise api_error(f"Invalid {field}: {' '.join(str(m) for m in messages)}", "invalid_parameter")
         return query.validated_data["limit"], query.validated_data["offset"]
 
-    def answer(self, request: Request, page: services.RecommendationPage, limit: int, offset: int) -> Response:
+    def answer(
+        self,
+        request: Request,
+        page: services.RecommendationPage,
+        limit: int,
+        offset: int,
+        item: type[RecommendedProduct] = RecommendationItem,
+    ) -> Response:
         paginator = LimitOffsetPagination()
         paginator.request, paginator.limit, paginator.offset, paginator.count = request, limit, offset, page.count
-        items = RecommendationItem(page.items, many=True, context={"request": request}).data
+        items = item(page.items, many=True, context={"request": request}).data
         return paginator.get_paginated_response(items)
 
 
 class MyRecommendationsView(_RankedListView):
-    """Recommendations for the current shopper (session), reflecting reactions made seconds ago."""
+    """Recommendations for the current shopper (session, or a token's account), with reactions made seconds ago."""
 
     @extend_schema(parameters=PAGE_PARAMETERS, responses={200: RecommendationList, 400: ERRORS[400]})
     def get(self, request: Request) -> Response:
@@ -95,17 +123,19 @@ class MyRecommendationsView(_RankedListView):
 
 
 class UserRecommendationsView(_RankedListView):
-    """Recommendations for any account: staff only, by session or ``Authorization: Token <key>``."""
+    """Recommendations for any account: staff only, by session or ``Authorization: Token <key>``.
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]  # 401 + WWW-Authenticate: Token
+    Reasons, affect and blended scores only with the personal-affect permission.
+    """
+
     permission_classes = [permissions.IsAdminUser]
 
     @extend_schema(
         parameters=[OpenApiParameter("user_id", int, OpenApiParameter.PATH), *PAGE_PARAMETERS],
         responses={
-            200: RecommendationList,
+            200: StaffRecommendationList,
             **ERRORS,
-            401: OpenApiResponse(description="No credentials"),
+            401: OpenApiResponse(description="No or bad credentials"),
             403: OpenApiResponse(description="Not staff"),
         },
     )
@@ -115,7 +145,8 @@ class UserRecommendationsView(_RankedListView):
         if not get_user_model().objects.filter(pk=pk).exists():
             raise api_error(f"No user with id {pk}.", "unknown_user", 404)
         page = services.recommend(services.Owner(user_id=pk), limit, offset)
-        return self.answer(request, page, limit, offset)
+        personal = request.user.has_perm(PERSONAL_AFFECT_PERMISSION)
+        return self.answer(request, page, limit, offset, RecommendationItem if personal else RecommendedProduct)
 
 
 class SimilarProductsView(_RankedListView):

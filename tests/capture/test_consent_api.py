@@ -31,7 +31,7 @@ def test_consent_is_per_shopper(shopper, product):
 
 def test_erase_my_data_needs_login(shopper, product, django_user_model):
     shopper.open(product)
-    assert shopper.client.delete("/api/v1/emotion-data/", HTTP_X_CSRFTOKEN=shopper.csrf).status_code == 403
+    assert shopper.client.delete("/api/v1/emotion-data/", HTTP_X_CSRFTOKEN=shopper.csrf).status_code == 401
     user = django_user_model.objects.create_user("ada", password="x" * 12)
     shopper.client.force_login(user)
     shopper.open(product)

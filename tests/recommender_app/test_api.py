@@ -108,3 +108,57 @@ def test_staff_api_clients_can_use_a_token(client, trained, django_user_model):
     other = Token.objects.create(user=shopper)
     assert client.get(url, HTTP_AUTHORIZATION=f"Token {other.key}").status_code == 403
     assert client.get(url, HTTP_AUTHORIZATION="Token nonsense").status_code == 401
+
+
+PERSONAL = {"score", "affect_score", "reason"}
+
+
+def test_staff_see_a_persons_emotion_derived_figures_only_with_the_explicit_permission(client, trained):
+    from django.contrib.auth.models import Permission
+
+    from .conftest import react
+
+    User = get_user_model()
+    shopper = User.objects.create_user("shopper", password="pw-12345-long")
+    for product in trained.books[:3]:
+        log(trained.subject, product, user=shopper)
+    react(trained.subject, trained.books[0], user=shopper, happy=12.0)
+    url = f"/api/v1/users/{shopper.pk}/recommendations/?limit=5"
+    staff = User.objects.create_user("staff", password="pw-12345-long", is_staff=True)
+    client.force_login(staff)
+    plain = client.get(url).json()["results"]
+    assert plain and all(set(item) == FIELDS - PERSONAL for item in plain)
+    assert "smiled" not in str(plain)
+    staff.user_permissions.add(Permission.objects.get(codename="view_personal_affect"))
+    staff = User.objects.get(pk=staff.pk)  # permissions are cached per user object
+    client.force_login(staff)
+    personal = client.get(url).json()["results"]
+    assert all(set(item) == FIELDS for item in personal)
+    assert any("smiled" in item["reason"] for item in personal)
+    assert [item["id"] for item in personal] == [item["id"] for item in plain]
+
+
+def test_my_recommendations_honour_a_shopper_token_and_refuse_a_bad_one(client, trained, django_user_model):
+    shopper = django_user_model.objects.create_user("reader", password="pw-12345-long")
+    seen = trained.audio[0]  # the most popular product: first in an anonymous list
+    log(trained.subject, seen, user=shopper)
+    token = Token.objects.create(user=shopper)
+    anonymous = client.get("/api/v1/recommendations/?limit=5").json()["results"]
+    assert seen.pk in {item["id"] for item in anonymous}
+    own = client.get("/api/v1/recommendations/?limit=5", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert own.status_code == 200
+    assert seen.pk not in {item["id"] for item in own.json()["results"]}  # the account's own list
+    bad = client.get("/api/v1/recommendations/", HTTP_AUTHORIZATION="Token nonsense")
+    assert bad.status_code == 401 and bad.json()["error"]
+
+
+def test_a_staff_token_reads_the_reactions_api(client, trained, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    staff = django_user_model.objects.create_user("analyst", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_productreaction"))
+    token = Token.objects.create(user=staff)
+    url = f"/api/v1/products/{trained.audio[0].pk}/reactions/"
+    assert client.get(url).status_code in (401, 403)
+    response = client.get(url, HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 200, response.content
