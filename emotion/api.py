@@ -91,6 +91,12 @@ class RawImageParser(BaseParser):
         return {"frame": stream.read() if stream is not None else b""}
 
 
+def _refuse_if_capture_is_off() -> None:
+    """503 while frames could only be queued on a disk (see ``moodshop.broker``)."""
+    if settings.EMOTION_CAPTURE_PROBLEM:
+        raise api_error(settings.EMOTION_CAPTURE_PROBLEM, "capture_unavailable", 503)
+
+
 # --- Consent -------------------------------------------------------------------------------
 
 ConsentStatus = inline_serializer(
@@ -124,6 +130,7 @@ class ConsentView(APIView):
 
     @extend_schema(request=None, responses={201: ConsentStatus})
     def post(self, request: Request) -> Response:
+        _refuse_if_capture_is_off()
         consent = services.grant_consent(current_shopper(request))
         return Response(_consent_body(consent), status=status.HTTP_201_CREATED)
 
@@ -237,9 +244,11 @@ class FrameView(APIView):
             404: OpenApiResponse(description="Unknown product or view"),
             413: OpenApiResponse(description="Frame too large"),
             429: OpenApiResponse(description="Too many frames"),
+            503: OpenApiResponse(description="Broker unavailable, or capture off (no memory-backed broker folder)"),
         },
     )
     def post(self, request: Request) -> Response:
+        _refuse_if_capture_is_off()
         limit = settings.EMOTION_MAX_FRAME_BYTES
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)

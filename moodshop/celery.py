@@ -5,7 +5,9 @@ import tempfile
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import task_prerun
+from celery.signals import task_prerun, worker_shutdown
+
+from moodshop import broker
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moodshop.settings")
 
@@ -14,22 +16,36 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def _embedded_broker_folder(app: Celery) -> Path | None:
+    options = app.conf.broker_transport_options or {}
+    return Path(options["data_folder_in"]).parent if "data_folder_in" in options else None
+
+
 @app.on_after_configure.connect
 def _prepare_embedded_broker(sender: Celery, **kwargs: object) -> None:
-    """The embedded (filesystem) broker and result backend expect their folders to exist."""
-    options = sender.conf.broker_transport_options or {}
-    folders = [options[key] for key in ("data_folder_in", "data_folder_out", "control_folder") if key in options]
-    backend = sender.conf.result_backend or ""
-    if backend.startswith("file://"):
-        folders.append(backend.removeprefix("file://"))
-    for folder in folders:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-    if "data_folder_in" in options:
+    """The embedded (filesystem) broker and result backend expect their folders to exist.
+
+    The broker's folder is made private (0700, this user's) before anything is queued.
+    """
+    folder = _embedded_broker_folder(sender)
+    if folder is not None:
+        broker.prepare(folder)
+        for sub in ("queue", "control", "tmp"):
+            (folder / sub).mkdir(mode=0o700, exist_ok=True)
         # kombu moves each consumed message through tempfile.gettempdir() before reading it;
         # keep that beside the queue (in /dev/shm) so camera frames never land on a disk.
-        scratch = Path(options["data_folder_in"]).parent / "tmp"
-        scratch.mkdir(parents=True, exist_ok=True)
-        tempfile.tempdir = str(scratch)
+        tempfile.tempdir = str(folder / "tmp")
+    backend = sender.conf.result_backend or ""
+    if backend.startswith("file://"):
+        Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+
+
+@worker_shutdown.connect
+def _empty_embedded_broker(sender: object = None, **kwargs: object) -> None:
+    """A stopping worker leaves no queued frame behind in the embedded broker's folder."""
+    folder = _embedded_broker_folder(app)
+    if folder is not None and folder.is_dir():
+        broker.empty(folder)
 
 
 @task_prerun.connect

@@ -11,6 +11,8 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from moodshop import broker as embedded_broker
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -257,15 +259,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ----------------------------------------------------------------------------
 # Redis when REDIS_URL is set; otherwise kombu's filesystem transport, an embedded broker
-# that needs no server. Its folder lives in /dev/shm (memory) where available, because
-# the broker carries camera frames, which must never touch a disk.
-
-
-def _embedded_broker_dir() -> Path:
-    shm = Path("/dev/shm")
-    root = shm if shm.is_dir() else BASE_DIR / "var"
-    return Path(env.str("EMBEDDED_BROKER_DIR", default=str(root / "moodshop-broker")))
-
+# that needs no server (moodshop.broker): this checkout's own 0700 folder in /dev/shm,
+# message files 0600, emptied when the worker stops. The broker carries camera frames,
+# which must never touch a disk: where the folder is not in memory (no /dev/shm, or an
+# EMBEDDED_BROKER_DIR on a disk) background tasks still run but capture is refused.
+EMOTION_CAPTURE_PROBLEM = ""
 
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -279,8 +277,11 @@ if REDIS_URL:
         "unacked_restore_throttle": 3,
     }
 else:
-    EMBEDDED_BROKER_DIR = _embedded_broker_dir()
+    _memory_dir = embedded_broker.default_folder(BASE_DIR)
+    EMBEDDED_BROKER_DIR = Path(env.str("EMBEDDED_BROKER_DIR", default=str(_memory_dir or BASE_DIR / "var" / "broker")))
+    EMOTION_CAPTURE_PROBLEM = embedded_broker.capture_problem(EMBEDDED_BROKER_DIR)
     CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "moodshop.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(EMBEDDED_BROKER_DIR / "queue"),
         "data_folder_out": str(EMBEDDED_BROKER_DIR / "queue"),

@@ -35,6 +35,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed on
 # Tasks go to a real Redis broker (its own database number), consumed by the real worker
 # processes that the integration tests start; unit tests replace the enqueue call instead.
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CELERY_BROKER_TRANSPORT = None  # the URL's (Redis), not the embedded broker's
+EMOTION_CAPTURE_PROBLEM = ""  # frames go to Redis, whatever the machine's /dev/shm
 # Redeliver a killed worker's messages within seconds, not minutes.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 5,

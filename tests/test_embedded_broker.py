@@ -1,0 +1,150 @@
+"""The embedded broker's folder: per checkout, private, in memory, emptied on shutdown.
+
+Real processes on the real settings (no REDIS_URL): a web-side process queues a sealed
+frame through ``emotion.tasks.enqueue_frame``, a real worker is started and stopped.
+"""
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from moodshop import broker
+
+ROOT = Path(__file__).resolve().parent.parent
+needs_shm = pytest.mark.skipif(not broker.memory_backed(Path("/dev/shm")), reason="needs a tmpfs /dev/shm")
+
+
+def embedded_env(folder: Path, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
+    return env | {
+        "DJANGO_SETTINGS_MODULE": "moodshop.settings",
+        "SECRET_KEY": "embedded-broker-test-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "EMBEDDED_BROKER_DIR": str(folder),
+        "CELERY_RESULT_BACKEND": f"file://{tmp_path / 'results'}",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def python(env: dict[str, str], code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_each_checkout_gets_its_own_folder_in_memory(tmp_path):
+    one, other = broker.default_folder(tmp_path / "a"), broker.default_folder(tmp_path / "b")
+    if one is None:
+        pytest.skip("no /dev/shm here")
+    assert one != other and one.parent == Path("/dev/shm") and str(os.getuid()) in one.name
+
+
+def test_memory_backed_reads_the_mount_table(tmp_path):
+    mounts = tmp_path / "mounts"
+    mounts.write_text("/dev/vda / ext4 rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\ntmpfs /srv/ram tmpfs rw 0 0\n")
+    assert broker.memory_backed(Path("/dev/shm/moodshop-broker-x"), mounts)
+    assert not broker.memory_backed(Path("/var/lib/moodshop"), mounts)
+    assert not broker.memory_backed(Path("/dev/shm"), tmp_path / "no-proc")  # macOS: nothing proves it
+
+
+def test_capture_is_refused_with_a_clear_message_where_no_memory_folder_exists(tmp_path):
+    """A disk folder (or none at all): the settings say why, and the API refuses consent and frames."""
+    assert broker.capture_problem(None).startswith("Camera capture is off")
+    assert "is not on a memory filesystem" in broker.capture_problem(ROOT / "var" / "broker")
+    env = embedded_env(ROOT / "var" / f"broker-test-{uuid.uuid4().hex[:8]}", tmp_path)
+    code = """
+import django; django.setup()
+from django.conf import settings
+print(settings.EMOTION_CAPTURE_PROBLEM)
+"""
+    assert "Camera capture is off" in python(env, code)
+
+
+@pytest.mark.django_db
+def test_the_api_refuses_capture_while_frames_would_go_to_a_disk(settings, product, face_jpeg):
+    from tests.capture.conftest import Shopper
+
+    settings.EMOTION_CAPTURE_PROBLEM = broker.capture_problem(None)
+    shopper = Shopper()
+    view_id = shopper.open(product)
+    response = shopper.consent()
+    assert response.status_code == 503
+    assert response.json() == {"error": settings.EMOTION_CAPTURE_PROBLEM, "code": "capture_unavailable"}
+    assert shopper.post_frame(product, view_id, face_jpeg).status_code == 503
+
+
+@needs_shm
+def test_queued_frames_are_private_sealed_and_gone_when_the_worker_stops(tmp_path, face_jpeg):
+    folder = Path("/dev/shm") / f"moodshop-broker-test-{uuid.uuid4().hex[:8]}"
+    env = embedded_env(folder, tmp_path)
+    (tmp_path / "frame.jpg").write_bytes(face_jpeg)
+    try:
+        enqueue = f"""
+import django; django.setup()
+from datetime import UTC, datetime
+from pathlib import Path
+from emotion import sealing, services, tasks
+frame = Path({str(tmp_path / "frame.jpg")!r}).read_bytes()
+for seq in range(3):
+    tasks.enqueue_frame(services.FrameTarget(1, 1, sealing.new_key()), seq, datetime.now(UTC), frame)
+"""
+        python(env, enqueue)
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        messages = list(folder.rglob("*.msg"))
+        assert len(messages) == 3
+        for message in messages:
+            assert stat.S_IMODE(message.stat().st_mode) == 0o600
+            assert face_jpeg[64:128] not in message.read_bytes()
+        for sub in folder.iterdir():
+            assert stat.S_IMODE(sub.stat().st_mode) == 0o700, sub
+
+        python(
+            env,
+            "import django; django.setup(); from django.core.management import call_command; "
+            "call_command('migrate', verbosity=0)",
+        )
+        log = (tmp_path / "worker.log").open("w")
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "moodshop",
+                "worker",
+                "--pool=solo",
+                "-Q",
+                "celery",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while "ready" not in (tmp_path / "worker.log").read_text():
+                assert worker.poll() is None and time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+                time.sleep(0.3)
+            assert len(list(folder.rglob("*.msg"))) == 3  # it consumes the other queue: the frames wait
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
+            log.close()
+        assert list(folder.rglob("*.msg")) == [], "the stopped worker left frames in the broker folder"
+    finally:
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
