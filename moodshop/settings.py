@@ -397,10 +397,11 @@ RECOMMENDER_ALS_ITERATIONS = env.int("RECOMMENDER_ALS_ITERATIONS", default=15)
 # tuned on the simulated shops (benchmarks/results/recommender_offline.json).
 RECOMMENDER_PRIOR_BLEND_STRENGTH = env.float("RECOMMENDER_PRIOR_BLEND_STRENGTH", default=1.0)
 RECOMMENDER_PRIOR_BLEND_WEIGHT = env.float("RECOMMENDER_PRIOR_BLEND_WEIGHT", default=16.0)
-# Blend tuning needs this many reacting validation shoppers, and scores at most this many
-# (each of the 32 grid cells ranks the whole catalog for each of them).
+# Blend tuning needs this many reacting validation shoppers; selection and blend tuning score
+# at most RECOMMENDER_MAX_TUNING_USERS of them (each candidate ranks the whole catalog for each
+# of them; fewer make the comparison between candidates noisier).
 RECOMMENDER_MIN_TUNING_USERS = env.int("RECOMMENDER_MIN_TUNING_USERS", default=50)
-RECOMMENDER_MAX_TUNING_USERS = env.int("RECOMMENDER_MAX_TUNING_USERS", default=500)
+RECOMMENDER_MAX_TUNING_USERS = env.int("RECOMMENDER_MAX_TUNING_USERS", default=2_000)
 # Anonymous-shopper lists (popularity, delight) are shared by everyone: cached this long.
 RECOMMENDER_COLD_START_CACHE_SECONDS = env.int("RECOMMENDER_COLD_START_CACHE_SECONDS", default=60)
 # Staff API clients read any account's recommendations with a token

@@ -2,8 +2,8 @@
 
 Selection holds out each shopper's latest interactions (random ones when the data has no
 timestamps), fits every candidate engine on the rest, ranks them by validation NDCG@k and
-records every candidate's figures. The winner (possibly a blend of the two best engine
-kinds) is then refitted on everything. A candidate that fails to fit is recorded with its
+records every candidate's figures. The winner (possibly a blend of two of the three best
+engine kinds) is then refitted on everything. A candidate that fails to fit is recorded with its
 error and skipped; when none succeeds, or none beats popularity, a safe fallback is used.
 
 ``select_and_fit`` is the whole production path (nightly): selection, the emotion blend
@@ -14,11 +14,10 @@ engine and blend recorded by the last selection, refitted on the current data.
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from itertools import product
+from itertools import combinations, product
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.sparse import csr_matrix, diags
 
 from recommender.ml.affect import AffectSignal, adjust_confidence
@@ -114,10 +113,9 @@ def select(
         if spec.kind not in best_per_kind or ndcg > best_per_kind[spec.kind][0]:
             best_per_kind[spec.kind] = (ndcg, engine)
         del engine
-    leaders = sorted(best_per_kind.values(), key=lambda pair: -pair[0])[:2]
-    fitted: dict[str, Engine] = {kind: engine for kind, (_, engine) in best_per_kind.items()}
-    if len(leaders) == 2:
-        (_, first), (_, second) = leaders
+    leaders = [engine for _, engine in sorted(best_per_kind.values(), key=lambda pair: -pair[0])[:3]]
+    fitted: dict[str, Engine] = {}
+    for first, second in combinations(leaders, 2):  # the three best kinds, pairwise
         for weight in blend_weights:
             began = time.perf_counter()
             blend = BlendEngine([first, second], [1.0 - weight, weight])
@@ -167,7 +165,7 @@ class PipelineConfig:
     candidates: tuple[EngineSpec, ...]
     fallback: EngineSpec
     validation_fraction: float = 0.2
-    max_validation_users: int = 500
+    max_validation_users: int = 2_000
     blend_weights: tuple[float, ...] = (0.25, 0.5, 0.75)
     affect_strengths: tuple[float, ...] = (0.0,)
     affect_weights: tuple[float, ...] = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -317,8 +315,3 @@ def refit(
         "engine_megabytes": round(engine.nbytes() / 2**20, 1),
     }
     return Trained(engine, metrics)
-
-
-def per_user_ndcg(engine: Engine, train: csr_matrix, test: csr_matrix, k: int = K) -> NDArray[np.float64]:
-    """Per-user NDCG@k of ``engine`` scoring the training rows (for paired comparisons)."""
-    return evaluate(HistoryScorer(engine, train), train, test, k).ndcg

@@ -110,8 +110,10 @@ class Shop:
     purchases: csr_matrix  # binary
     pair_users: NDArray[np.int64]  # one entry per viewed (user, item) pair
     pair_items: NDArray[np.int64]
-    true_seconds: NDArray[np.int64]  # (pairs, 7) seconds of each true emotion
+    true_seconds: NDArray[np.int64]  # (pairs, 7) seconds of each true emotion (face = purchase taste)
     item_category: NDArray[np.int64]
+    taste: NDArray[np.float64] | None = None  # per pair: the hidden taste purchases follow
+    dwell: NDArray[np.int64] | None = None  # per pair: seconds on the product page
 
 
 def simulate_shop(config: ShopConfig, weights: ConfidenceWeights | None = None) -> Shop:
@@ -157,7 +159,80 @@ def simulate_shop(config: ShopConfig, weights: ConfidenceWeights | None = None) 
         pair_items=pair_items,
         true_seconds=true_seconds,
         item_category=item_category,
+        taste=taste,
+        dwell=seconds,
     )
+
+
+def face_seconds(shop: Shop, config: ShopConfig, correlation: float, seed: int) -> NDArray[np.int64]:
+    """True per-second emotions when the face tracks purchase taste only at ``correlation``.
+
+    The face follows ``ρ·taste + √(1-ρ²)·noise`` (standardised, then put back on taste's scale,
+    so the share of liked / disliked / indifferent faces is unchanged): at ρ = 1 this is the
+    shop's own ``true_seconds`` model, at ρ = 0 the face says nothing about what gets bought.
+    """
+    if shop.taste is None or shop.dwell is None:
+        raise ValueError("the shop was simulated without per-pair taste and dwell")
+    rng = np.random.default_rng(seed)
+    mean, spread = shop.taste.mean(), shop.taste.std()
+    noise = rng.normal(0.0, 1.0, len(shop.taste))
+    face = mean + spread * (correlation * (shop.taste - mean) / spread + np.sqrt(1 - correlation**2) * noise)
+    sentiment = np.select([face > config.liked_above, face < config.disliked_below], [LIKED, DISLIKED], INDIFFERENT)
+    seconds = np.zeros((len(face), N_EMOTIONS), dtype=np.int64)
+    for kind, distribution in enumerate(TRUE_REACTION):
+        rows = sentiment == kind
+        seconds[rows] = rng.multinomial(shop.dwell[rows], distribution)
+    return seconds
+
+
+def observe_shoppers(
+    true_seconds: NDArray[np.int64],
+    pair_users: NDArray[np.int64],
+    confusion: NDArray[np.float64],
+    seed: int,
+    concentration: float | None = None,
+    miss_rate: float = 0.0,
+) -> NDArray[np.int64]:
+    """Seconds per emotion as the classifier reports them, with errors that stick to a shopper.
+
+    Each shopper gets their own confusion matrix, row c drawn from Dirichlet(concentration ·
+    confusion[c]): on average exactly ``confusion``, but a face the model misreads is misread
+    the same way on every product, so errors do not average out over a shopper's views (None:
+    independent per-second errors, as ``observe``). A second is missed (no face found) with
+    a per-shopper probability drawn from Beta with mean ``miss_rate``.
+    """
+    rng = np.random.default_rng(seed)
+    n_users = int(pair_users.max()) + 1 if len(pair_users) else 0
+    seen = true_seconds
+    if miss_rate > 0:
+        strength = 4.0  # Beta(a, b) with a + b = 4: some shoppers sit badly lit or turned away
+        missed = rng.beta(miss_rate * strength, (1 - miss_rate) * strength, n_users)
+        seen = rng.binomial(true_seconds, (1.0 - missed)[pair_users, None])
+    if concentration is None:
+        return observe(seen, confusion, seed + 1)
+    alpha = np.maximum(concentration * confusion, 1e-3)
+    rows = np.stack([rng.dirichlet(alpha[c], size=n_users) for c in range(N_EMOTIONS)], axis=1)  # (users, 7, 7)
+    observed = np.zeros_like(seen)
+    for true_class in range(N_EMOTIONS):
+        observed += rng.multinomial(seen[:, true_class], rows[pair_users, true_class])
+    return observed
+
+
+def dwell_signal(shop: Shop) -> NDArray[np.float64]:
+    """A camera-free reaction per pair in (-1, 1): the view's log dwell standardised per shopper.
+
+    Shoppers linger on what they like, so dwell carries part of what the face shows, at no
+    privacy cost; fed to the same category re-ranker it is the camera-free competitor.
+    """
+    if shop.dwell is None:
+        raise ValueError("the shop was simulated without dwell times")
+    log_dwell = np.log(shop.dwell.astype(np.float64))
+    n_users = int(shop.pair_users.max()) + 1
+    count = np.bincount(shop.pair_users, minlength=n_users)
+    mean = np.bincount(shop.pair_users, log_dwell, n_users) / np.maximum(count, 1)
+    square = np.bincount(shop.pair_users, log_dwell**2, n_users) / np.maximum(count, 1)
+    spread = np.sqrt(np.maximum(square - mean**2, 1e-9))
+    return np.tanh((log_dwell - mean[shop.pair_users]) / spread[shop.pair_users])
 
 
 def observe(true_seconds: NDArray[np.int64], confusion: NDArray[np.float64], seed: int) -> NDArray[np.int64]:
