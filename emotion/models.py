@@ -136,6 +136,8 @@ class ProductEmotionDaily(models.Model):
     emotion = models.CharField(max_length=10, choices=EMOTION_CHOICES)
     seconds = models.FloatField(default=0.0)
     events = models.PositiveIntegerField(default=0)
+    # Distinct viewers (accounts, else sessions) who showed this emotion on this product that day.
+    viewers = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-day"]
@@ -165,3 +167,27 @@ class DroppedFrames(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.outcome}: {self.frames}"
+
+
+class ProductViewerSketch(models.Model):
+    """The ``SKETCH_SIZE`` smallest keyed hashes of one product-day's reacting viewers.
+
+    Anonymous (an HMAC of the viewer under the site's secret key, no id) and, like the daily
+    rollup, kept after the retention purge. Merged over any set of product-days, the number of
+    distinct hashes reaches K (K <= ``SKETCH_SIZE``) exactly when at least K distinct viewers
+    reacted there: each day keeps its K smallest, and the K smallest of the union are among
+    them. So "at least K viewers" stays exact for any period, after raw events are gone.
+    """
+
+    SKETCH_SIZE = 32
+
+    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    key = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product", "day", "key"], name="unique_viewer_sketch_key")]
+        indexes = [models.Index(fields=["day", "product"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} product {self.product_id}"

@@ -5,6 +5,7 @@ withdrawing erases, how the daily rollup is counted) is written once. Who owns a
 ``shop.services.owned_rows``; what counts as active consent is ``Consent.objects.active``.
 """
 
+import heapq
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -12,9 +13,10 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Max, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Count, F, Max, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from shop.models import Interaction, Product
 from shop.services import Shopper, owned_rows
@@ -27,6 +29,7 @@ from .models import (
     EmotionObservation,
     Outcome,
     ProductEmotionDaily,
+    ProductViewerSketch,
     ReactionEvent,
 )
 from .reactions import Frame, build_reactions
@@ -362,6 +365,20 @@ def refresh_affect_summary(shopper_id: uuid.UUID, product_id: int, user_id: int 
 
 # --- The anonymous daily rollup (its only writer) ------------------------------------------
 
+# Who a viewer is, for distinct counts: the account when logged in, else the session's shopper id.
+VIEWER = Coalesce(Cast("user_id", CharField()), Cast("shopper_id", CharField()))
+
+
+def viewer_key(shopper_id: uuid.UUID | str, user_id: int | None) -> int:
+    """A viewer's anonymous sketch key: 63 bits of an HMAC under the site's secret key.
+
+    The same person gets the same key on every product and day (so keys merge across days),
+    and the key cannot be turned back into an id without the secret and the ids.
+    """
+    identity = f"user:{user_id}" if user_id is not None else f"shopper:{uuid.UUID(str(shopper_id))}"
+    digest = salted_hmac("emotion.viewer-sketch", identity, algorithm="sha256").digest()
+    return int.from_bytes(digest[:8], "big") >> 1  # fits a signed 64-bit column
+
 
 def recomputed_rollup(events: QuerySet[ReactionEvent] | None = None) -> QuerySet[ReactionEvent]:
     """The daily rollup recomputed from raw events by the database: one row per product, day, emotion.
@@ -372,53 +389,74 @@ def recomputed_rollup(events: QuerySet[ReactionEvent] | None = None) -> QuerySet
     return (
         events.annotate(day=TruncDate("started_at"))
         .values("product_id", "day", "emotion")
-        .annotate(seconds=Sum("duration_seconds"), events=Count("id"))
+        .annotate(seconds=Sum("duration_seconds"), events=Count("id"), viewers=Count(VIEWER, distinct=True))
         .order_by()
     )
 
 
+def _sketches(events: QuerySet[ReactionEvent]) -> list[ProductViewerSketch]:
+    """The viewer sketch rows of the product-days in ``events``: each day's smallest keys."""
+    keys: dict[tuple[int, date], set[int]] = defaultdict(set)
+    viewers = events.annotate(day=TruncDate("started_at")).values_list("product_id", "day", "shopper_id", "user_id")
+    for product_id, day, shopper_id, user_id in viewers.distinct().order_by().iterator(chunk_size=20_000):
+        keys[product_id, day].add(viewer_key(shopper_id, user_id))
+    return [
+        ProductViewerSketch(product_id=product_id, day=day, key=key)
+        for (product_id, day), day_keys in keys.items()
+        for key in heapq.nsmallest(ProductViewerSketch.SKETCH_SIZE, day_keys)
+    ]
+
+
 def refresh_daily_rollup(product_id: int, day: date) -> None:
-    """Recompute one product-day of the anonymous aggregate from the reaction events."""
+    """Recompute one product-day of the anonymous aggregate (and its viewer sketch) from the reaction events."""
     start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
-    rows = recomputed_rollup(
-        ReactionEvent.objects.filter(
-            product_id=product_id, started_at__gte=start, started_at__lt=start + timedelta(days=1)
-        )
+    events = ReactionEvent.objects.filter(
+        product_id=product_id, started_at__gte=start, started_at__lt=start + timedelta(days=1)
     )
-    totals = {row["emotion"]: row for row in rows}
+    totals = {row["emotion"]: row for row in recomputed_rollup(events)}
     ProductEmotionDaily.objects.filter(product_id=product_id, day=day).exclude(emotion__in=totals).delete()
     ProductEmotionDaily.objects.bulk_create(
         [
             ProductEmotionDaily(
-                product_id=product_id, day=day, emotion=emotion, seconds=row["seconds"], events=row["events"]
+                product_id=product_id,
+                day=day,
+                emotion=emotion,
+                seconds=row["seconds"],
+                events=row["events"],
+                viewers=row["viewers"],
             )
             for emotion, row in totals.items()
         ],
         update_conflicts=True,
         unique_fields=["product", "day", "emotion"],
-        update_fields=["seconds", "events"],
+        update_fields=["seconds", "events", "viewers"],
     )
+    ProductViewerSketch.objects.filter(product_id=product_id, day=day).delete()
+    ProductViewerSketch.objects.bulk_create(_sketches(events))
 
 
 def rebuild_rollup() -> int:
     """Replace the whole rollup with a recomputation from the raw events, in one INSERT ... SELECT.
 
     For bulk loads (the synthetic-reaction seeder), where refreshing one product-day at a time
-    would take hours. Days whose raw events were purged keep their rollup rows: they cannot be
-    recomputed, and the rollup is the only record of them.
+    would take hours. Days whose raw events were purged keep their rollup rows (and sketches):
+    they cannot be recomputed, and the rollup is the only record of them.
     """
     rows = recomputed_rollup()
+    fields = ("product", "day", "emotion", "seconds", "events", "viewers")
     with transaction.atomic():
-        days_with_events = ReactionEvent.objects.annotate(day=TruncDate("started_at")).values("day")
-        ProductEmotionDaily.objects.filter(day__in=days_with_events.distinct()).delete()
-        select, params = rows.values_list("product_id", "day", "emotion", "seconds", "events").query.sql_with_params()
+        days_with_events = ReactionEvent.objects.annotate(day=TruncDate("started_at")).values("day").distinct()
+        ProductEmotionDaily.objects.filter(day__in=days_with_events).delete()
+        ProductViewerSketch.objects.filter(day__in=days_with_events).delete()
+        select, params = rows.values_list("product_id", *fields[1:]).query.sql_with_params()
         columns = ", ".join(
-            connection.ops.quote_name(ProductEmotionDaily._meta.get_field(name).column)
-            for name in ("product", "day", "emotion", "seconds", "events")
+            connection.ops.quote_name(ProductEmotionDaily._meta.get_field(name).column) for name in fields
         )
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {ProductEmotionDaily._meta.db_table} ({columns}) {select}", params)
-            return cursor.rowcount
+            inserted = cursor.rowcount
+        ProductViewerSketch.objects.bulk_create(_sketches(ReactionEvent.objects.all()), batch_size=10_000)
+    return inserted
 
 
 @dataclass(frozen=True)

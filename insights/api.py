@@ -113,6 +113,11 @@ class ProductReactionsSerializer(serializers.Serializer):
     timeline = BucketSerializer(many=True)
     top_moments = TopMomentsSerializer(source="*")
     conversion = ConversionSerializer(many=True)
+    enough_viewers = serializers.BooleanField(
+        help_text="False below min_viewers distinct viewers: the emotion figures are then empty (zeros, no "
+        "timeline, no moments, conversion for all viewers only), to protect them."
+    )
+    min_viewers = serializers.IntegerField(help_text="K: the fewest distinct viewers whose reactions are shown.")
 
 
 class ProductReactionsView(APIView):

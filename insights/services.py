@@ -9,7 +9,6 @@ reaction) read them through the ``(product, started_at)`` index and are only ava
 within the retention period.
 """
 
-import heapq
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,14 +19,29 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 from django.conf import settings
-from django.db.models import Avg, Case, Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Sum, Value, When, Window
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import RowNumber, TruncHour
 from django.utils import timezone
 
 from emotion.ml.labels import CLASSES, VALENCE
 from emotion.ml.labels import valence as weighted_valence
 from emotion.ml.tta import TTA_SUFFIX
-from emotion.models import Consent, ProductEmotionDaily, ReactionEvent
+from emotion.models import Consent, ProductEmotionDaily, ProductViewerSketch, ReactionEvent
 from shop.models import Category, Interaction, Product
 
 from .forms import Period
@@ -119,6 +133,56 @@ def _rollup(period: Period) -> QuerySet[ProductEmotionDaily]:
 
 def _ratio(part: float, whole: float) -> float:
     return part / whole if whole else 0.0
+
+
+# --- Small-count protection ------------------------------------------------------------------
+# Emotion figures of a product, a category or the whole shop appear only when at least
+# ``settings.INSIGHTS_MIN_VIEWERS`` distinct viewers reacted in the period, so that no aggregate
+# (and no "longest reaction") describes one person. The test needs no raw event: the rollup's
+# per-day viewer counts give a cheap lower bound (the most viewers of any one day and emotion),
+# and the viewer sketches an exact answer where the bound falls short (``ProductViewerSketch``).
+
+
+def min_viewers() -> int:
+    return settings.INSIGHTS_MIN_VIEWERS
+
+
+def _sketches(period: Period) -> QuerySet[ProductViewerSketch]:
+    rows = ProductViewerSketch.objects.filter(day__gte=period.start, day__lte=period.end)
+    if period.category_id is not None:
+        rows = rows.filter(product__category_id=period.category_id)
+    return rows
+
+
+def sketch_viewers(rows: QuerySet[ProductViewerSketch]) -> int:
+    """Distinct viewers behind some sketch rows: exact up to ``SKETCH_SIZE``, at least that many beyond."""
+    return rows.values("key").distinct().count()
+
+
+def enough_viewers(rows: QuerySet[ProductViewerSketch], lower_bound: int = 0) -> bool:
+    """Whether at least K distinct viewers reacted; ``lower_bound`` (from the rollup) spares the query."""
+    return lower_bound >= min_viewers() or sketch_viewers(rows) >= min_viewers()
+
+
+def products_with_enough_viewers(period: Period, candidates: dict[int, int]) -> set[int]:
+    """Which of ``candidates`` (product id -> viewer lower bound) had at least K viewers in the period.
+
+    One grouped query over the sketches of those whose bound falls short.
+    """
+    k = min_viewers()
+    passed = {pk for pk, bound in candidates.items() if bound >= k}
+    doubtful = [pk for pk in candidates if pk not in passed]
+    if doubtful:
+        counts = (
+            _sketches(period)
+            .filter(product_id__in=doubtful)
+            .values("product_id")
+            .annotate(n=Count("key", distinct=True))
+            .filter(n__gte=k)
+            .values_list("product_id", flat=True)
+        )
+        passed.update(counts)
+    return passed
 
 
 # --- Emotion mix -----------------------------------------------------------------------------
@@ -298,6 +362,8 @@ class ProductReactions:
     positive_moments: list[Moment]
     negative_moments: list[Moment]
     conversion: list[Conversion]
+    enough_viewers: bool = True
+    min_viewers: int = field(default_factory=min_viewers)
     model: ModelInfo = field(default_factory=model_info)
 
 
@@ -383,8 +449,22 @@ def conversion(product: Product, period: Period) -> list[Conversion]:
     return [*rows, Conversion("all", len(viewers), len(viewers & carted), len(viewers & purchased))]
 
 
+def product_has_enough_viewers(product: Product, period: Period) -> bool:
+    bound = _rollup(period).filter(product=product).aggregate(v=Max("viewers"))["v"] or 0
+    return enough_viewers(_sketches(period).filter(product=product), bound)
+
+
 def product_reactions(product: Product, period: Period) -> ProductReactions:
-    """Everything the product page, its CSV and the API show, for one product and period."""
+    """Everything the product page, its CSV and the API show, for one product and period.
+
+    With fewer than K distinct viewers in the period, only the traffic and the overall
+    conversion appear: no emotion mix, timeline, longest reactions or split by reaction.
+    """
+    if not product_has_enough_viewers(product, period):
+        everyone = conversion(product, period)[-1]
+        return ProductReactions(
+            product, period, traffic(product, period), EmotionMix.from_totals({}), [], [], [], [everyone], False
+        )
     return ProductReactions(
         product=product,
         period=period,
@@ -404,6 +484,7 @@ class ProductTotals(NamedTuple):
     """One product's reaction totals over a period, as the database aggregated them.
 
     A named tuple, not a dataclass: the overview builds one per product (10k at benchmark scale).
+    ``viewers`` is a lower bound of its distinct viewers (the most of any one day and emotion).
     """
 
     product_id: int
@@ -411,6 +492,7 @@ class ProductTotals(NamedTuple):
     events: int
     delight: float
     dislike: float
+    viewers: int
 
     @property
     def valence(self) -> float:
@@ -434,6 +516,8 @@ class CategoryRow:
     events: int = 0
     delight: float = 0.0
     dislike: float = 0.0
+    viewers: int = 0  # lower bound, as for a product
+    enough_viewers: bool = True
 
     @property
     def valence(self) -> float:
@@ -448,6 +532,8 @@ class Overview:
     by_delight: list[RankedProduct]
     by_dislike: list[RankedProduct]
     categories: list[CategoryRow]
+    enough_viewers: bool = True  # for the shop-wide mix
+    min_viewers: int = field(default_factory=min_viewers)
     model: ModelInfo = field(default_factory=model_info)
 
 
@@ -460,20 +546,25 @@ def product_totals(period: Period) -> list[ProductTotals]:
     rows = (
         _rollup(period)
         .values("product_id")
-        .annotate(s=Sum("seconds"), n=Sum("events"), delight=delight_expr(), dislike=dislike_expr())
+        .annotate(s=Sum("seconds"), n=Sum("events"), delight=delight_expr(), dislike=dislike_expr(), v=Max("viewers"))
         .order_by()
-        .values_list("product_id", "s", "n", "delight", "dislike")
+        .values_list("product_id", "s", "n", "delight", "dislike", "v")
     )
     return list(map(ProductTotals._make, rows))
 
 
 def _ranked(totals: list[ProductTotals], period: Period, measure: str, limit: int) -> list[RankedProduct]:
-    """The ``limit`` products with the most ``measure`` (delight or dislike), with daily sparklines."""
-    top = heapq.nlargest(
-        limit,
-        (t for t in totals if getattr(t, measure) > 0),
-        key=lambda t: (getattr(t, measure), -t.product_id),
-    )
+    """The ``limit`` products with the most ``measure`` (delight or dislike), with daily sparklines.
+
+    Only products with at least K viewers in the period; "dislike" lists only products whose
+    valence is negative (a product mostly smiled at is not disliked, whatever its frowns).
+    """
+    eligible = [t for t in totals if getattr(t, measure) > 0 and (measure == "delight" or t.valence < 0)]
+    ordered = iter(sorted(eligible, key=lambda t: (-getattr(t, measure), t.product_id)))
+    top: list[ProductTotals] = []
+    while len(top) < limit and (batch := list(islice(ordered, 2 * limit))):
+        passed = products_with_enough_viewers(period, {t.product_id: t.viewers for t in batch})
+        top += [t for t in batch if t.product_id in passed][: limit - len(top)]
     ids = [t.product_id for t in top]
     names = {
         pk: (name, category)
@@ -492,7 +583,10 @@ def _ranked(totals: list[ProductTotals], period: Period, measure: str, limit: in
 
 
 def _categories(totals: list[ProductTotals], period: Period) -> list[CategoryRow]:
-    """Reaction totals per category, most delighted first, summed from the per-product totals."""
+    """Reaction totals per category, most delighted first, summed from the per-product totals.
+
+    A category below K viewers keeps its row (name, products) with ``enough_viewers`` False.
+    """
     categories = Category.objects.order_by()
     if period.category_id is not None:
         categories = categories.filter(pk=period.category_id)
@@ -506,19 +600,26 @@ def _categories(totals: list[ProductTotals], period: Period) -> list[CategoryRow
         row.events += t.events
         row.delight += t.delight
         row.dislike += t.dislike
-    return sorted((r for r in rows.values() if r.products), key=lambda r: (-r.delight, r.name))
+        row.viewers = max(row.viewers, t.viewers)
+    for row in rows.values():
+        if row.products:
+            sketches = _sketches(period).filter(product__category_id=row.category_id)
+            row.enough_viewers = enough_viewers(sketches, row.viewers)
+    return sorted((r for r in rows.values() if r.products), key=lambda r: (not r.enough_viewers, -r.delight, r.name))
 
 
 def overview(period: Period, limit: int = RANKING_SIZE) -> Overview:
     """The dashboard: overall mix, products ranked by delight and by dislike, categories."""
     totals = product_totals(period)
+    enough = enough_viewers(_sketches(period), max((t.viewers for t in totals), default=0))
     return Overview(
         period=period,
-        mix=emotion_mix(_rollup(period)),
+        mix=emotion_mix(_rollup(period)) if enough else EmotionMix.from_totals({}),
         products=len(totals),
         by_delight=_ranked(totals, period, "delight", limit),
         by_dislike=_ranked(totals, period, "dislike", limit),
         categories=_categories(totals, period),
+        enough_viewers=enough,
     )
 
 
@@ -573,6 +674,7 @@ def overview_csv(period: Period) -> Iterator[pd.DataFrame]:
 
     In chunks of ``CSV_CHUNK`` rows, most delight first, each with the same columns (a
     period without reactions yields one empty chunk: the export is the header alone).
+    Products with fewer than K viewers in the period are left out, as on the pages.
     """
     model = model_info()
     rows = (
@@ -589,14 +691,16 @@ def overview_csv(period: Period) -> Iterator[pd.DataFrame]:
             events=Sum("events"),
             delight_seconds=delight_expr(),
             dislike_seconds=dislike_expr(),
+            viewers=Max("viewers"),
         )
         .order_by("-delight_seconds", "product_id")
-        .values_list(*(QUERY_NAMES.get(c, c) for c in OVERVIEW_COLUMNS))
+        .values_list(*(QUERY_NAMES.get(c, c) for c in OVERVIEW_COLUMNS), "viewers")
         .iterator(chunk_size=CSV_CHUNK)
     )
     while True:
         chunk = list(islice(rows, CSV_CHUNK))
-        frame = pd.DataFrame(chunk, columns=OVERVIEW_COLUMNS)
+        passed = products_with_enough_viewers(period, {row[0]: row[-1] for row in chunk})
+        frame = pd.DataFrame([row[:-1] for row in chunk if row[0] in passed], columns=OVERVIEW_COLUMNS)
         net = frame["delight_seconds"] - frame["dislike_seconds"]
         valence = [_ratio(value, seconds) for value, seconds in zip(net, frame["seconds"], strict=True)]
         seconds = [*SECONDS_COLUMNS, "seconds", "delight_seconds", "dislike_seconds"]
@@ -608,8 +712,11 @@ def overview_csv(period: Period) -> Iterator[pd.DataFrame]:
 
 
 def product_csv(product: Product, period: Period) -> pd.DataFrame:
-    """The product's timeline: one row per day or hour, seconds per emotion and valence."""
-    buckets = timeline(product, period)
+    """The product's timeline: one row per day or hour, seconds per emotion and valence.
+
+    Below K viewers in the period: the header alone, as the page shows no timeline.
+    """
+    buckets = timeline(product, period) if product_has_enough_viewers(product, period) else []
     frame = pd.DataFrame([b.seconds for b in buckets], columns=list(CLASSES)).rename(
         columns=dict(zip(CLASSES, SECONDS_COLUMNS, strict=True))
     )

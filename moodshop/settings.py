@@ -359,6 +359,12 @@ EMOTION_SEVERAL_FACES_AREA_RATIO = env.float("EMOTION_SEVERAL_FACES_AREA_RATIO",
 # A view's reaction events are rebuilt at most once per this many seconds while frames
 # arrive, and again when the view ends (dwell report, or a sweep a minute later).
 EMOTION_REACTION_REFRESH_SECONDS = env.float("EMOTION_REACTION_REFRESH_SECONDS", default=2.0)
+# Staff reports show emotion figures (of a product, a category, the shop) only when at least
+# this many distinct viewers reacted in the period, so that none describes one person. At most
+# 32, the size of the per-day viewer sketch that keeps the rule exact after raw data is purged.
+INSIGHTS_MIN_VIEWERS = env.int("INSIGHTS_MIN_VIEWERS", default=5)
+if not 1 <= INSIGHTS_MIN_VIEWERS <= 32:
+    raise ImproperlyConfigured("INSIGHTS_MIN_VIEWERS must be between 1 and 32.")
 
 # --- Recommender ---------------------------------------------------------------------------
 # Trained model versions (``model-<version>.npz`` + metrics JSON) and the ``current.json``

@@ -25,7 +25,7 @@ def panel_reasons(page, live_server) -> list[str]:
 
 
 def test_consent_capture_badge_recommendations_analytics_and_withdrawal(
-    new_page, console, live_server, tmp_path, django_user_model
+    new_page, console, live_server, tmp_path, django_user_model, settings
 ):
     call_command("seed_demo", products=60, shoppers=60)
     call_command("train_recommender")
@@ -86,7 +86,12 @@ def test_consent_capture_badge_recommendations_analytics_and_withdrawal(
         staff.click("input[type=submit]")
         staff.goto(f"{live_server.url}{reverse('admin:insights_productreaction_product', args=[product.pk])}")
         assert product.name in staff.content()
-        assert label in staff.inner_text("main")
+        # One shopper is fewer than K (5) distinct viewers: the page protects them ...
+        assert "Too few viewers" in staff.inner_text("main")
+        # ... and shows their reaction once K is 1.
+        settings.INSIGHTS_MIN_VIEWERS = 1
+        staff.reload()
+        assert label in staff.inner_text("main") and "Too few viewers" not in staff.inner_text("main")
         shot(staff, "4-staff-analytics")
 
         # 5. Stop camera: no more frames, consent withdrawn, the shopper's data erased.

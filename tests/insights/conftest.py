@@ -61,6 +61,12 @@ def shop(db) -> Shop:
     return Shop()
 
 
+@pytest.fixture(autouse=True)
+def one_viewer_is_enough(settings):
+    """Most tests check figures built from one or two shoppers; the small-count tests set K themselves."""
+    settings.INSIGHTS_MIN_VIEWERS = 1
+
+
 @pytest.fixture
 def staff_viewer(django_user_model):
     """A staff member allowed to view product reactions (and nothing else)."""

@@ -1,5 +1,8 @@
 """Moving the "Product reactions" proxy from emotion to insights keeps every staff grant."""
 
+import uuid
+from datetime import date
+
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
@@ -15,6 +18,13 @@ def _migrate(targets) -> None:
     executor.loader.build_graph()
     executor.migrate(targets)
     ContentType.objects.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def back_to_the_latest_schema():
+    """The tests after these need every migration applied again."""
+    yield
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -62,3 +72,42 @@ def test_grants_survive_when_both_types_exist():
 
     assert list(User.objects.get(pk=analyst.pk).user_permissions.all()) == [new]
     assert not Permission.objects.filter(pk=old.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_viewer_counts_are_recounted_from_the_raw_events_kept(make_product):
+    """emotion.0007: days with raw events get their viewer counts and sketches; purged days stay at 0."""
+    from datetime import UTC, datetime
+
+    from emotion.models import ProductEmotionDaily, ProductViewerSketch, ReactionEvent
+    from shop.models import Interaction
+
+    _migrate([("emotion", "0004_move_product_reactions_to_insights")])
+    old_daily = (
+        MigrationExecutor(connection)
+        .loader.project_state([("emotion", "0004_move_product_reactions_to_insights")])
+        .apps.get_model("emotion", "ProductEmotionDaily")
+    )
+    product = make_product()
+    at = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    for _ in range(3):
+        view = Interaction.objects.create(kind="view", product=product, shopper_id=uuid.uuid4(), view_id=uuid.uuid4())
+        ReactionEvent.objects.create(
+            view=view,
+            product=product,
+            shopper_id=view.shopper_id,
+            emotion="happy",
+            started_at=at,
+            ended_at=at,
+            duration_seconds=2.0,
+            mean_confidence=0.9,
+            frames=4,
+        )
+    old_daily.objects.create(product_id=product.pk, day=at.date(), emotion="happy", seconds=6.0, events=3)
+    old_daily.objects.create(product_id=product.pk, day=date(2026, 1, 1), emotion="sad", seconds=1.0, events=1)
+
+    _migrate([("emotion", "0007_viewer_counts")])
+
+    assert ProductEmotionDaily.objects.get(day=at.date()).viewers == 3
+    assert ProductEmotionDaily.objects.get(day=date(2026, 1, 1)).viewers == 0  # purged: cannot be recounted
+    assert ProductViewerSketch.objects.filter(product=product, day=at.date()).count() == 3

@@ -18,14 +18,15 @@ pytestmark = pytest.mark.django_db
 
 def rollup() -> dict[tuple, tuple[float, int]]:
     return {
-        (r.product_id, r.day, r.emotion): (pytest.approx(r.seconds), r.events)
+        (r.product_id, r.day, r.emotion): (pytest.approx(r.seconds), r.events, r.viewers)
         for r in ProductEmotionDaily.objects.all()
     }
 
 
 def recomputed() -> dict[tuple, tuple[float, int]]:
     return {
-        (r["product_id"], r["day"], r["emotion"]): (r["seconds"], r["events"]) for r in services.recomputed_rollup()
+        (r["product_id"], r["day"], r["emotion"]): (r["seconds"], r["events"], r["viewers"])
+        for r in services.recomputed_rollup()
     }
 
 

@@ -43,7 +43,7 @@ def test_an_empty_product_shows_zeros(product):
     assert report.traffic == services.Traffic(views=0, viewers=0, consenting_viewers=0, mean_dwell=None)
     assert report.mix.seconds == 0 and report.mix.valence == 0
     assert all(s.share == 0 and s.mean_duration == 0 for s in report.mix.emotions)
-    assert len(report.timeline) == PERIOD.days and all(b.total == 0 and b.valence == 0 for b in report.timeline)
+    assert not report.enough_viewers and report.timeline == []  # no viewer at all is fewer than K
     assert report.positive_moments == report.negative_moments == []
     assert report.conversion == [services.Conversion("all", 0, 0, 0)]
     assert report.conversion[0].cart_rate == 0
