@@ -23,8 +23,17 @@ class ConsentAdmin(ReadOnlyAdmin):
 
 @admin.register(ReactionEvent)
 class ReactionEventAdmin(ReadOnlyAdmin):
-    list_display = ("started_at", "product", "emotion", "duration_seconds", "mean_confidence", "frames", "user")
-    list_filter = ("emotion", "started_at")
+    list_display = (
+        "started_at",
+        "product",
+        "emotion",
+        "duration_seconds",
+        "mean_confidence",
+        "frames",
+        "user",
+        "synthetic",
+    )
+    list_filter = ("synthetic", "emotion", "started_at")
     search_fields = ("product__name",)
     list_select_related = ("product", "user")
     date_hierarchy = "started_at"

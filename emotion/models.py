@@ -100,10 +100,16 @@ class ReactionEvent(ShopperData):
     duration_seconds = models.FloatField()
     mean_confidence = models.FloatField()
     frames = models.PositiveIntegerField()
+    # Made up by ``seed_reactions`` for demos and benchmarks, not seen by a camera.
+    synthetic = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["view", "started_at"]
-        indexes = [models.Index(fields=["product", "started_at"])]
+        indexes = [
+            models.Index(fields=["product", "started_at"]),
+            # Small (demo data only): answers "does this period include synthetic reactions?" at once.
+            models.Index(fields=["started_at"], condition=models.Q(synthetic=True), name="reaction_synthetic_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.emotion} for {self.duration_seconds:.1f}s"

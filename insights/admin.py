@@ -108,6 +108,7 @@ class ProductReactionAdmin(admin.ModelAdmin):
         context.update(
             overview=data,
             model=data.model,
+            synthetic=data.synthetic,
             share_bar=share_bar(data.mix),
             rankings=[
                 ("Most delight", "delight", [(p, sparkline(p.spark)) for p in data.by_delight]),
@@ -127,6 +128,7 @@ class ProductReactionAdmin(admin.ModelAdmin):
         context.update(
             report=data,
             model=data.model,
+            synthetic=data.synthetic,
             product=product,
             share_bar=share_bar(data.mix),
             columns=stacked_columns(data.timeline, hourly=period.granularity == "hour"),

@@ -118,6 +118,7 @@ class ProductReactionsSerializer(serializers.Serializer):
         "timeline, no moments, conversion for all viewers only), to protect them."
     )
     min_viewers = serializers.IntegerField(help_text="K: the fewest distinct viewers whose reactions are shown.")
+    synthetic = serializers.BooleanField(help_text="The period includes made-up demo reactions (seed_reactions).")
 
 
 class ProductReactionsView(APIView):

@@ -147,6 +147,16 @@ def min_viewers() -> int:
     return settings.INSIGHTS_MIN_VIEWERS
 
 
+def includes_synthetic(period: Period, product: Product | None = None) -> bool:
+    """Whether the period holds reactions made up by ``seed_reactions`` (a partial index answers)."""
+    events = ReactionEvent.objects.filter(synthetic=True, started_at__gte=period.start_at, started_at__lt=period.end_at)
+    if product is not None:
+        events = events.filter(product=product)
+    elif period.category_id is not None:
+        events = events.filter(product__category_id=period.category_id)
+    return events.exists()
+
+
 def _sketches(period: Period) -> QuerySet[ProductViewerSketch]:
     rows = ProductViewerSketch.objects.filter(day__gte=period.start, day__lte=period.end)
     if period.category_id is not None:
@@ -363,6 +373,7 @@ class ProductReactions:
     negative_moments: list[Moment]
     conversion: list[Conversion]
     enough_viewers: bool = True
+    synthetic: bool = False  # the period includes seed_reactions' made-up reactions
     min_viewers: int = field(default_factory=min_viewers)
     model: ModelInfo = field(default_factory=model_info)
 
@@ -465,6 +476,7 @@ def product_reactions(product: Product, period: Period) -> ProductReactions:
         return ProductReactions(
             product, period, traffic(product, period), EmotionMix.from_totals({}), [], [], [], [everyone], False
         )
+    synthetic = includes_synthetic(period, product)
     return ProductReactions(
         product=product,
         period=period,
@@ -474,6 +486,7 @@ def product_reactions(product: Product, period: Period) -> ProductReactions:
         positive_moments=top_moments(product, period, POSITIVE),
         negative_moments=top_moments(product, period, NEGATIVE),
         conversion=conversion(product, period),
+        synthetic=synthetic,
     )
 
 
@@ -533,6 +546,7 @@ class Overview:
     by_dislike: list[RankedProduct]
     categories: list[CategoryRow]
     enough_viewers: bool = True  # for the shop-wide mix
+    synthetic: bool = False  # the period includes seed_reactions' made-up reactions
     min_viewers: int = field(default_factory=min_viewers)
     model: ModelInfo = field(default_factory=model_info)
 
@@ -620,6 +634,7 @@ def overview(period: Period, limit: int = RANKING_SIZE) -> Overview:
         by_dislike=_ranked(totals, period, "dislike", limit),
         categories=_categories(totals, period),
         enough_viewers=enough,
+        synthetic=includes_synthetic(period),
     )
 
 

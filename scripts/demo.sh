@@ -12,6 +12,8 @@ mkdir -p var
 
 $py manage.py migrate --noinput
 $py manage.py seed_demo
+# Synthetic reactions (marked as such in the admin and the reports), so the staff reports are not empty.
+$py manage.py seed_reactions --events 30000 --days 30 --once
 $py manage.py train_recommender
 DJANGO_SUPERUSER_USERNAME=admin DJANGO_SUPERUSER_EMAIL=admin@example.com \
 DJANGO_SUPERUSER_PASSWORD=${DEMO_ADMIN_PASSWORD:-moodshop-admin} \

@@ -79,22 +79,20 @@ def test_viewer_counts_are_recounted_from_the_raw_events_kept(make_product):
     """emotion.0007: days with raw events get their viewer counts and sketches; purged days stay at 0."""
     from datetime import UTC, datetime
 
-    from emotion.models import ProductEmotionDaily, ProductViewerSketch, ReactionEvent
+    from emotion.models import ProductEmotionDaily, ProductViewerSketch
     from shop.models import Interaction
 
-    _migrate([("emotion", "0004_move_product_reactions_to_insights")])
-    old_daily = (
-        MigrationExecutor(connection)
-        .loader.project_state([("emotion", "0004_move_product_reactions_to_insights")])
-        .apps.get_model("emotion", "ProductEmotionDaily")
-    )
+    before = [("emotion", "0006_frame_keys_and_drops")]
+    _migrate(before)
+    old_apps = MigrationExecutor(connection).loader.project_state(before).apps
+    old_daily, old_event = (old_apps.get_model("emotion", name) for name in ("ProductEmotionDaily", "ReactionEvent"))
     product = make_product()
     at = datetime(2026, 3, 10, 12, tzinfo=UTC)
     for _ in range(3):
         view = Interaction.objects.create(kind="view", product=product, shopper_id=uuid.uuid4(), view_id=uuid.uuid4())
-        ReactionEvent.objects.create(
-            view=view,
-            product=product,
+        old_event.objects.create(
+            view_id=view.pk,
+            product_id=product.pk,
             shopper_id=view.shopper_id,
             emotion="happy",
             started_at=at,

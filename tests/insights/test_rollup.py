@@ -84,3 +84,38 @@ def test_seed_reactions_writes_events_conversions_and_a_matching_rollup(make_pro
 def test_seed_reactions_needs_a_catalog(db):
     with pytest.raises(CommandError, match="seed_demo"):
         call_command("seed_reactions", events=10)
+
+
+def test_seeded_reactions_are_marked_synthetic_and_the_reports_say_so(make_product, admin_client, settings):
+    settings.INSIGHTS_MIN_VIEWERS = 1
+    for _ in range(3):
+        make_product()
+    call_command("seed_reactions", events=400, days=5, shoppers=20)
+    assert not ReactionEvent.objects.filter(synthetic=False).exists()
+    period = parse_period({"from": str(timezone.localdate() - timedelta(days=6))})
+    assert reports.overview(period).synthetic
+    page = admin_client.get("/admin/insights/productreaction/", period.query())
+    assert "Synthetic data:" in page.content.decode()
+
+    call_command("seed_reactions", events=400, days=5, once=True)  # the demo script's second run adds nothing
+    assert ReactionEvent.objects.count() == 400
+
+
+def test_real_reactions_are_not_synthetic(make_product):
+    product = make_product()
+    shopper = Shopper(shopper_id=uuid.uuid4(), user=None)
+    view = record_view(shopper, product)
+    event = ReactionEvent.objects.create(
+        view=view,
+        product=product,
+        shopper_id=shopper.shopper_id,
+        emotion="happy",
+        started_at=view.created_at,
+        ended_at=view.created_at,
+        duration_seconds=1.0,
+        mean_confidence=0.9,
+        frames=2,
+    )
+    assert not event.synthetic
+    day = timezone.localdate(view.created_at)
+    assert not reports.overview(parse_period({"from": str(day), "to": str(day)})).synthetic

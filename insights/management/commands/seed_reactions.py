@@ -6,7 +6,9 @@ events in one statement. Each product gets a hidden appeal that tilts its viewer
 pleasant or unpleasant reactions, and pleasant views convert more often, so rankings and
 conversion tables have structure to show. Rows are generated with numpy and written with
 PostgreSQL's COPY (about a minute for a million events on two cores), or ``bulk_create`` in
-large batches on other databases. Each run adds data; it never deletes any.
+large batches on other databases. Each run adds data; it never deletes any. Every event is
+marked ``synthetic``: the admin lists and filters them, and the reports say when a period
+includes them, so demo figures are never taken for real shoppers'.
 """
 
 import time
@@ -85,6 +87,11 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=60, help="Spread over the last N days (default 60).")
         parser.add_argument("--shoppers", type=int, help="Consenting shoppers (default: one per 50 events).")
         parser.add_argument("--seed", type=int, default=7, help="Random seed (default 7).")
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="Do nothing when synthetic reactions exist (scripts/demo.sh).",
+        )
 
     def handle(self, *args: object, **options: Any) -> None:
         events, days = options["events"], options["days"]
@@ -92,6 +99,9 @@ class Command(BaseCommand):
             raise CommandError("--events must be between 1 and 20,000,000.")
         if not 1 <= days <= 3650:
             raise CommandError("--days must be between 1 and 3650.")
+        if options["once"] and ReactionEvent.objects.filter(synthetic=True).exists():
+            self.stdout.write("Synthetic reactions exist already: nothing added (--once).")
+            return
         shoppers = options["shoppers"] or max(events // 50, 1)
         product_ids = np.array(Product.objects.order_by("pk").values_list("pk", flat=True))
         if not len(product_ids):
@@ -209,6 +219,7 @@ class Command(BaseCommand):
                 "duration_seconds",
                 "mean_confidence",
                 "frames",
+                "synthetic",
             ),
             (
                 (
@@ -221,6 +232,7 @@ class Command(BaseCommand):
                     d,
                     c,
                     f,
+                    True,
                 )
                 for v, e, start, end, d, c, f in event_rows
             ),
