@@ -210,6 +210,31 @@
     if (state === "stopped") go("offered");
   });
 
+  const download = $("emotion-download"), downloadStatus = $("emotion-download-status");
+  download.addEventListener("click", function () {
+    downloadStatus.textContent = "";
+    fetch(root.dataset.emotionDataUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        if (!r.ok) {
+          return r.json().catch(() => ({})).then(function (body) {
+            downloadStatus.textContent = body.error || body.detail || "Your data could not be downloaded.";
+          });
+        }
+        const name = (r.headers.get("Content-Disposition") || "").match(/filename="?([^";]+)"?/);
+        return r.blob().then(function (blob) {
+          const link = document.createElement("a");
+          link.href = URL.createObjectURL(blob);
+          link.download = name ? name[1] : "moodshop-emotion-data.json";
+          document.body.appendChild(link);
+          link.click();
+          link.remove();
+          setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+          downloadStatus.textContent = "Downloaded.";
+        });
+      })
+      .catch(function () { downloadStatus.textContent = "Your data could not be downloaded."; });
+  });
+
   api(root.dataset.consentUrl, "GET").then(function (r) {
     fps = r.body.capture_fps || fps;
     if (r.body.consented) go("consented");

@@ -4,7 +4,9 @@ the product scrolled away. Each step counts the live video tracks the page holds
 the camera light on). Also: cards on list pages are never captured nor logged as views, and the
 consent offer stays away after a decline or a Stop."""
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -194,3 +196,22 @@ def test_the_offer_stays_away_after_a_decline_or_a_stop(new_page, live_server, p
     page.reload()
     page.wait_for_selector("#emotion-offer:not([hidden])")
     assert page.get_attribute("#emotion-capture", "data-state") == "offered"
+
+
+def test_download_my_data_from_camera_settings(new_page, live_server, product):
+    page = new_page(accept_downloads=True)
+    page.goto(f"{live_server.url}{product.get_absolute_url()}")
+    page.click("#emotion-offer button")
+    page.click("#consent-accept")
+    wait_state(page, "capturing")
+    open_camera_settings(page)
+    with page.expect_download() as info:
+        page.click("#emotion-download")
+    download = info.value
+    assert download.suggested_filename.endswith(".json")
+    saved = json.loads(Path(download.path()).read_text())
+    answer = page.context.request.get(f"{live_server.url}{reverse('emotion:emotion-data')}")
+    assert answer.ok and "attachment" in answer.headers["content-disposition"]
+    assert saved == answer.json()
+    assert "consent" in json.dumps(saved)  # the consent just given is in it
+    assert page.inner_text("#emotion-download-status") == "Downloaded."
