@@ -213,5 +213,6 @@ def test_download_my_data_from_camera_settings(new_page, live_server, product):
     answer = page.context.request.get(f"{live_server.url}{reverse('emotion:emotion-data')}")
     assert answer.ok and "attachment" in answer.headers["content-disposition"]
     assert saved == answer.json()
-    assert "consent" in json.dumps(saved)  # the consent just given is in it
+    assert [c["withdrawn_at"] for c in saved["consents"]] == [None]  # the consent just given
+    assert set(saved) == {"consents", "observations", "reaction_events", "summaries"}
     assert page.inner_text("#emotion-download-status") == "Downloaded."
