@@ -32,10 +32,21 @@ def wait_live(page, count: int, timeout_s: float = 10) -> None:
         page.wait_for_timeout(100)
 
 
-def open_camera_settings(page) -> None:
-    page.click("footer button[data-bs-target='#consent-dialog']")
+def open_dialog(page, opener: str) -> None:
+    page.click(opener)
     page.wait_for_selector("#consent-dialog.show")
     page.wait_for_timeout(400)  # Bootstrap ignores a dismissing click while the dialog fades in
+
+
+def open_camera_settings(page) -> None:
+    open_dialog(page, "footer button[data-bs-target='#consent-dialog']")
+
+
+def answer_offer(page, button: str) -> None:
+    """The consent bar's "Tell me more", then "Allow camera" or "No thanks"."""
+    open_dialog(page, "#emotion-offer button")
+    page.click(button)
+    page.wait_for_selector("#consent-dialog", state="hidden")
 
 
 def allow_from_camera_settings(page) -> None:
@@ -56,8 +67,7 @@ def test_one_stream_at_most_and_none_without_a_product_on_screen(new_page, conso
 
     # Consent on a product page: one stream, capturing.
     page.goto(f"{live_server.url}{product.get_absolute_url()}")
-    page.click("#emotion-offer button")
-    page.click("#consent-accept")
+    answer_offer(page, "#consent-accept")
     wait_state(page, "capturing")
     wait_live(page, 1)
 
@@ -138,8 +148,7 @@ def test_cards_in_a_list_are_neither_views_nor_captured(new_page, live_server, m
     frames: list[str] = []
     page.on("request", lambda r: frames.append(r.url) if "/api/v1/frames/" in r.url else None)
     page.goto(f"{live_server.url}/products/")
-    page.click("#emotion-offer button")
-    page.click("#consent-accept")
+    answer_offer(page, "#consent-accept")
     wait_state(page, "consented")
     page.goto(f"{live_server.url}/")
     wait_state(page, "consented")
@@ -157,8 +166,7 @@ def test_the_offer_stays_away_after_a_decline_or_a_stop(new_page, live_server, p
     url = f"{live_server.url}{product.get_absolute_url()}"
     page.goto(url)
     page.wait_for_selector("#emotion-offer:not([hidden])")
-    page.click("#emotion-offer button")
-    page.click("#consent-decline")
+    answer_offer(page, "#consent-decline")
     page.reload()
     wait_state(page, "off")
     assert page.is_hidden("#emotion-offer")
@@ -201,8 +209,7 @@ def test_the_offer_stays_away_after_a_decline_or_a_stop(new_page, live_server, p
 def test_download_my_data_from_camera_settings(new_page, live_server, product):
     page = new_page(accept_downloads=True)
     page.goto(f"{live_server.url}{product.get_absolute_url()}")
-    page.click("#emotion-offer button")
-    page.click("#consent-accept")
+    answer_offer(page, "#consent-accept")
     wait_state(page, "capturing")
     open_camera_settings(page)
     with page.expect_download() as info:
