@@ -28,7 +28,7 @@ from recommender.ml.affect import AffectSignal, BlendedScorer, adjust_confidence
 from recommender.ml.matrix import ConfidenceWeights, from_pairs
 from recommender.ml.ranking import top_k
 from shop.models import Interaction, Product
-from shop.services import Shopper, owned_rows
+from shop.services import Shopper, owned_rows, popular_products
 
 from .store import ServingModel, current_model
 
@@ -98,6 +98,7 @@ class Ranked:
     affect_score: float
     reason: str
     ref: int | None = None
+    category: int | None = None  # cold-start pool only: to spread a list over categories
 
 
 @dataclass(frozen=True)
@@ -268,9 +269,9 @@ def _cold_start_pool(with_delight: bool) -> list[Ranked]:
     pool = cache.get(key)
     if pool is not None:
         return pool
-    popularity = dict(
-        Product.objects.available().order_by("-popularity", "pk").values_list("pk", "popularity")[: 2 * MAX_RESULTS]
-    )
+    rows = Product.objects.available().order_by("-popularity", "pk").values_list("pk", "popularity", "category_id")
+    popularity = {pk: value for pk, value, _ in rows[: 2 * MAX_RESULTS]}
+    category_of = {pk: category for pk, _, category in rows[: 2 * MAX_RESULTS]}
     delight: dict[int, float] = {}
     if with_delight:
         rows = (
@@ -281,14 +282,15 @@ def _cold_start_pool(with_delight: bool) -> list[Ranked]:
             .order_by("-mean")[:MAX_RESULTS]
         )
         delight = {r["product_id"]: r["mean"] * r["shoppers"] / (r["shoppers"] + DELIGHT_PRIOR_SHOPPERS) for r in rows}
-        missing = set(delight) - set(popularity)
-        popularity |= dict(Product.objects.filter(pk__in=missing).values_list("pk", "popularity"))
+        missing = Product.objects.filter(pk__in=set(delight) - set(popularity))
+        for pk, value, category in missing.values_list("pk", "popularity", "category_id"):
+            popularity[pk], category_of[pk] = value, category
     top = max(popularity.values(), default=0.0) or 1.0
     pool = []
     for product_id, value in popularity.items():
         share, affect = value / top, delight.get(product_id, 0.0)
         reason = "delight" if affect > max(share, 0.0) else "popular"
-        pool.append(Ranked(product_id, share + affect, share, affect, reason))
+        pool.append(Ranked(product_id, share + affect, share, affect, reason, category=category_of.get(product_id)))
     pool.sort(key=lambda r: (-r.score, r.product_id))
     cache.set(key, pool, settings.RECOMMENDER_COLD_START_CACHE_SECONDS)
     return pool
@@ -298,23 +300,47 @@ def _without(ranked: Iterable[Ranked], exclude: set[int]) -> list[Ranked]:
     return [r for r in ranked if r.product_id not in exclude][:MAX_RESULTS]
 
 
-def recommend(owner: Owner, limit: int, offset: int = 0) -> RecommendationPage:
+def _spread_over_categories(ranked: list[Ranked]) -> list[Ranked]:
+    """Round-robin over categories, each in its own order, categories by their best item."""
+    queues: dict[int | None, list[Ranked]] = {}
+    for item in ranked:
+        queues.setdefault(item.category, []).append(item)
+    spread: list[Ranked] = []
+    while queues:
+        for category in list(queues):
+            spread.append(queues[category].pop(0))
+            if not queues[category]:
+                del queues[category]
+    return spread
+
+
+def recommend(owner: Owner, limit: int, offset: int = 0, complement_popular: bool = False) -> RecommendationPage:
     """A page of the owner's recommendations, best first.
 
     Personal once the shopper has history the model knows; otherwise popularity and delight
     (popularity alone when there is no usable model or emotions carry no signal).
+    ``complement_popular`` (the home page, which also shows "Popular right now"): a new
+    visitor's list then skips what that panel shows and spreads over categories, so the two
+    panels do not repeat each other.
     """
     model = current_model()
     history = history_of(owner)
     ranked = _personal(model, owner, history) if model is not None else []
     if not ranked:
         with_delight = model is not None and model.weight > 0
-        ranked = _without(_cold_start_pool(with_delight), set(history.confidence))
+        exclude = set(history.confidence)
+        if complement_popular:
+            exclude |= set(popular_products().values_list("pk", flat=True))
+        ranked = _without(_cold_start_pool(with_delight), exclude)
+        if complement_popular:
+            ranked = _spread_over_categories(ranked)
     return _page(ranked, limit, offset)
 
 
-def recommend_for_shopper(shopper: Shopper, limit: int, offset: int = 0) -> RecommendationPage:
-    return recommend(Owner.of(shopper), limit, offset)
+def recommend_for_shopper(
+    shopper: Shopper, limit: int, offset: int = 0, complement_popular: bool = False
+) -> RecommendationPage:
+    return recommend(Owner.of(shopper), limit, offset, complement_popular)
 
 
 def _co_bought(product: Product, candidates: list[int]) -> set[int]:

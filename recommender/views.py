@@ -23,10 +23,11 @@ class PanelForm(forms.Form):
 
 
 def panel_items(request: HttpRequest, product: Product | None, limit: int) -> list[services.Recommendation]:
-    """What a panel shows: similar products on a product page, the shopper's list elsewhere."""
+    """What a panel shows: similar products on a product page, the shopper's list elsewhere
+    (for a new visitor, complementing "Popular right now" rather than repeating it)."""
     shopper = current_shopper(request)
     if product is None:
-        return services.recommend_for_shopper(shopper, limit).items
+        return services.recommend_for_shopper(shopper, limit, complement_popular=True).items
     return services.similar(product, services.Owner.of(shopper), limit).items
 
 

@@ -208,5 +208,9 @@ def search_products(query: str = "", category_slug: str | None = None) -> "Query
     return products
 
 
-def popular_products(limit: int = 8) -> "QuerySet[Product]":
+# "Popular right now" on the home page; the recommender's panel for new visitors skips these.
+POPULAR_PANEL_SIZE = 8
+
+
+def popular_products(limit: int = POPULAR_PANEL_SIZE) -> "QuerySet[Product]":
     return Product.objects.available().select_related("category").order_by("-popularity", "name")[:limit]

@@ -23,7 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "shop/home.html",
         {
-            "popular": services.popular_products(8),
+            "popular": services.popular_products(),
             "new_arrivals": Product.objects.available().select_related("category").order_by("-created_at", "name")[:4],
         },
     )
