@@ -33,11 +33,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 # What pip would install (names and versions), so a long install says what it is doing.
+[ -e .venv/.installed ] || echo "Working out what $requirements needs (pip resolves it; a minute or two on a new .venv)..."
 missing=$(.venv/bin/python -m pip install --dry-run --quiet --report - -r "$requirements" | .venv/bin/python -c '
 import json, sys
 print(" ".join(p["metadata"]["name"] + "==" + p["metadata"]["version"] for p in json.load(sys.stdin)["install"]))')
 if [ -z "$missing" ]; then
   echo "All of $requirements is installed in .venv."
+  touch .venv/.installed
   exit 0
 fi
 count=$(wc -w <<<"$missing")
