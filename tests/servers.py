@@ -249,15 +249,19 @@ def services_for_tests(folder: Path) -> Iterator[dict[str, str]]:
         yield {"DATABASE_URL": database, "TEST_REDIS_URL": broker}
 
 
-def _raise_on_sigterm(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt  # so the servers are stopped when the run is stopped
+class _Stopped(Exception):
+    """The run was asked to stop (SIGTERM): unwind, so the servers are stopped and deleted."""
+
+
+def _stop_on_sigterm(signum: int, _frame: object) -> None:
+    raise _Stopped
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], prog="python -m tests.servers")
     parser.add_argument("command", nargs="+", help="the command to run with DATABASE_URL and TEST_REDIS_URL set")
     command = parser.parse_args(argv).command
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     with tempfile.TemporaryDirectory(prefix="moodshop-test-servers-") as folder:
         os.chmod(folder, 0o755)
         try:
@@ -265,9 +269,9 @@ def main(argv: list[str] | None = None) -> int:
                 child = subprocess.Popen(command, env={**os.environ, **env})
                 try:
                     return child.wait()
-                except KeyboardInterrupt:
-                    child.send_signal(signal.SIGINT)
-                    child.wait()
+                except (_Stopped, KeyboardInterrupt):
+                    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the clean-up finish
+                    _stop(child, signal.SIGTERM)
                     return 130
         except (RuntimeError, subprocess.CalledProcessError) as error:
             print(f"Could not start the test servers: {error}", file=sys.stderr)

@@ -2,8 +2,12 @@
 ports from the pip packages, answer the Python clients, and are gone afterwards."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
+
+import pytest
 
 from tests.servers import postgres_answers, redis_answers, throwaway_postgres, throwaway_redis
 from tests.workers import ROOT
@@ -35,3 +39,35 @@ def test_runner_starts_them_when_the_default_ports_are_not_ours(tmp_path):
     pg_ok, redis_ok, database, broker = result.stdout.splitlines()[-1].split()
     assert (pg_ok, redis_ok) == ("True", "True")
     assert not postgres_answers(database) and not redis_answers(broker)
+
+
+def test_a_stopped_run_stops_its_command_and_servers(tmp_path):
+    """SIGTERM (CI's time-out, say) ends the command and the servers, and deletes their folder."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "TEST_REDIS_URL")}
+    env |= {"TEST_DEFAULT_PG_PORT": "1", "TEST_DEFAULT_REDIS_PORT": "1"}
+    marker = tmp_path / "child.pid"
+    # Like a job a shell started in the background, the command ignores SIGINT.
+    child = "import os, signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    child += f"open({str(marker)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "tests.servers", "--", sys.executable, "-c", child],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = [run.stdout.readline(), run.stdout.readline()]
+        database, broker = (line.rsplit(" ", 1)[-1].strip() for line in lines)
+        deadline = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=45) == 130
+    finally:
+        if run.poll() is None:  # a failed stop: the servers go with it (they die with their parent)
+            run.kill()
+            os.kill(int(marker.read_text()), signal.SIGKILL)
+    assert not postgres_answers(database) and not redis_answers(broker)
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(marker.read_text()), 0)
