@@ -11,7 +11,7 @@ import pandas as pd
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
@@ -22,8 +22,18 @@ from emotion.ml.labels import CLASSES
 from shop.models import Category, Product
 
 from . import services
-from .charts import CHART_HEIGHT, CHART_WIDTH, COLOURS, SPARK_HEIGHT, SPARK_WIDTH, share_bar, sparkline, stacked_columns
-from .forms import DEFAULT_DAYS, Period, PeriodError, parse_period
+from .charts import (
+    CHART_HEIGHT,
+    CHART_WIDTH,
+    COLOURS,
+    SPARK_HEIGHT,
+    SPARK_WIDTH,
+    share_bar,
+    sparkline,
+    stacked_columns,
+    viewing_lines,
+)
+from .forms import DEFAULT_DAYS, Period, PeriodError, parse_comparison, parse_period
 from .models import ProductReaction
 
 # --- CSV ----------------------------------------------------------------------------------------
@@ -62,6 +72,7 @@ class ProductReactionAdmin(admin.ModelAdmin):
         return [
             path("", wrap(self.overview_view), name=f"{name}_changelist"),
             path("export.csv", wrap(self.overview_csv_view), name=f"{name}_export"),
+            path("compare/", wrap(self.compare_view), name=f"{name}_compare"),
             path("<int:product_id>/", wrap(self.product_view), name=f"{name}_product"),
             path("<int:product_id>/export.csv", wrap(self.product_csv_view), name=f"{name}_product_export"),
         ]
@@ -132,6 +143,8 @@ class ProductReactionAdmin(admin.ModelAdmin):
             product=product,
             share_bar=share_bar(data.mix),
             columns=stacked_columns(data.timeline, hourly=period.granularity == "hour"),
+            viewing_lines=viewing_lines(data.viewing),
+            low_confidence=services.LOW_CONFIDENCE,
             moment_tables=[
                 ("Longest positive reactions", data.positive_moments),
                 ("Longest negative reactions", data.negative_moments),
@@ -140,6 +153,33 @@ class ProductReactionAdmin(admin.ModelAdmin):
             overview_query=urlencode({k: v for k, v in period.query().items() if k != "granularity"}),
         )
         return TemplateResponse(request, "admin/insights/analytics_product.html", context, status=status)
+
+    def compare_view(self, request: HttpRequest) -> TemplateResponse:
+        """Two products, or one product over two periods, side by side (each under the K rule)."""
+        self._check(request)
+        try:
+            comparison = parse_comparison(request.GET)
+        except PeriodError as exc:
+            messages.error(request, str(exc))
+            context = self._context(request, parse_period({}), "Compare reactions")
+            context.update(sides=[], search=request.GET)
+            return TemplateResponse(request, "admin/insights/analytics_compare.html", context, status=400)
+        products = Product.objects.select_related("category").in_bulk([comparison.product_a, comparison.product_b])
+        if len(products) < len({comparison.product_a, comparison.product_b}):
+            raise Http404("Unknown product.")
+        sides = [
+            services.product_reactions(products[comparison.product_a], comparison.period_a),
+            services.product_reactions(products[comparison.product_b], comparison.period_b),
+        ]
+        context = self._context(request, comparison.period_a, "Compare reactions")
+        context.update(
+            sides=sides,
+            comparison=comparison,
+            model=sides[0].model,
+            synthetic=any(side.synthetic for side in sides),
+            search=request.GET,
+        )
+        return TemplateResponse(request, "admin/insights/analytics_compare.html", context)
 
     def overview_csv_view(self, request: HttpRequest) -> HttpResponse:
         try:

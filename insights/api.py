@@ -94,6 +94,44 @@ class ConversionSerializer(serializers.Serializer):
     purchase_rate = serializers.FloatField()
 
 
+class ViewingSecondSerializer(serializers.Serializer):
+    second = serializers.IntegerField(help_text="Seconds after the product came on screen.")
+    views = serializers.IntegerField(help_text="Views still on screen at that second.")
+    showing = serializers.DictField(child=serializers.IntegerField(), help_text="Views showing each emotion then.")
+
+
+class QualitySerializer(serializers.Serializer):
+    frames = serializers.IntegerField()
+    views = serializers.IntegerField()
+    no_face = serializers.IntegerField(help_text="Frames without a face.")
+    low_confidence = serializers.IntegerField(help_text="Frames labelled below the reaction rules' confidence.")
+    model_versions = serializers.ListField(child=serializers.CharField())
+    attention = serializers.FloatField(help_text="Share of frames with a face in them.")
+    frames_per_view = serializers.FloatField()
+    flags = serializers.ListField(child=serializers.CharField())
+
+
+class SegmentSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    viewers = serializers.IntegerField()
+    enough_viewers = serializers.BooleanField()
+    seconds = serializers.SerializerMethodField()
+    valence = serializers.SerializerMethodField()
+    emotions = serializers.SerializerMethodField()
+
+    def _shown(self, segment: services.Segment) -> bool:
+        return segment.enough_viewers
+
+    def get_seconds(self, segment: services.Segment) -> float | None:
+        return segment.mix.seconds if self._shown(segment) else None
+
+    def get_valence(self, segment: services.Segment) -> float | None:
+        return segment.mix.valence if self._shown(segment) else None
+
+    def get_emotions(self, segment: services.Segment) -> dict[str, float] | None:
+        return {s.emotion: s.share for s in segment.mix.emotions} if self._shown(segment) else None
+
+
 class ProductReactionsSerializer(serializers.Serializer):
     """A ``services.ProductReactions`` report as the API's answer (aggregates only)."""
 
@@ -107,12 +145,16 @@ class ProductReactionsSerializer(serializers.Serializer):
     seconds = serializers.FloatField(source="mix.seconds")
     events = serializers.IntegerField(source="mix.events")
     valence = serializers.FloatField(source="mix.valence", help_text="Duration-weighted valence in [-1, 1].")
+    arousal = serializers.FloatField(source="mix.arousal", help_text="Duration-weighted arousal in [-1, 1].")
     delight_seconds = serializers.FloatField(source="mix.delight")
     dislike_seconds = serializers.FloatField(source="mix.dislike")
     emotions = serializers.DictField(child=EmotionFiguresSerializer(), source="mix.by_emotion")
     timeline = BucketSerializer(many=True)
     top_moments = TopMomentsSerializer(source="*")
     conversion = ConversionSerializer(many=True)
+    viewing_time = ViewingSecondSerializer(many=True, source="viewing")
+    quality = QualitySerializer(allow_null=True)
+    segments = SegmentSerializer(many=True)
     enough_viewers = serializers.BooleanField(
         help_text="False below min_viewers distinct viewers: the emotion figures are then empty (zeros, no "
         "timeline, no moments, conversion for all viewers only), to protect them."

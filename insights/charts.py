@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from emotion.ml.labels import CLASSES
 
-from .services import Bucket, EmotionMix
+from .services import Bucket, EmotionMix, ViewingSecond
 
 # One colour per emotion, used by every chart and legend (colour-blind-friendly Tableau palette).
 COLOURS: dict[str, str] = {
@@ -73,3 +73,26 @@ def sparkline(values: list[float]) -> str:
     return " ".join(
         f"{i * step:.1f},{SPARK_HEIGHT - 2 - v / peak * (SPARK_HEIGHT - 4):.1f}" for i, v in enumerate(values)
     )
+
+
+@dataclass(frozen=True)
+class Line:
+    emotion: str
+    colour: str
+    points: str  # SVG polyline points
+
+
+def viewing_lines(seconds: list[ViewingSecond], width: float = CHART_WIDTH, height: float = CHART_HEIGHT) -> list[Line]:
+    """One line per emotion: the share of views showing it at each second of viewing (0 to 100 %)."""
+    if not seconds:
+        return []
+    step = width / max(len(seconds) - 1, 1)
+    return [
+        Line(
+            emotion,
+            COLOURS[emotion],
+            " ".join(f"{i * step:.1f},{height - s.share(emotion) * height:.1f}" for i, s in enumerate(seconds)),
+        )
+        for emotion in CLASSES
+        if any(s.showing[emotion] for s in seconds)
+    ]

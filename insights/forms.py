@@ -88,3 +88,37 @@ def parse_period(params: Mapping[str, str], today: date | None = None) -> Period
         except ValueError:
             raise PeriodError("'category' must be a category id.") from None
     return Period(start, end, category_id, granularity)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two products (or one product twice) over two periods (or one period twice)."""
+
+    product_a: int
+    product_b: int
+    period_a: Period
+    period_b: Period
+
+
+def _product_id(params: Mapping[str, str], name: str) -> int | None:
+    raw = params.get(name)
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit():
+        raise PeriodError(f"'{name}' must be a product id, not {raw!r}.")
+    return int(raw)
+
+
+def parse_comparison(params: Mapping[str, str], today: date | None = None) -> Comparison:
+    """Read ``a`` and ``b`` (product ids; ``b`` defaults to ``a``), ``from``/``to`` (the first
+    period) and ``from_b``/``to_b`` (the second; defaults to the first)."""
+    a = _product_id(params, "a")
+    if a is None:
+        raise PeriodError("'a' must name the first product to compare.")
+    b = _product_id(params, "b") or a
+    period_a = parse_period(params, today)
+    second = {
+        "from": params.get("from_b") or period_a.start.isoformat(),
+        "to": params.get("to_b") or period_a.end.isoformat(),
+    }
+    return Comparison(a, b, period_a, parse_period(second, today))

@@ -10,6 +10,7 @@ within the retention period.
 """
 
 import json
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,6 +18,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db.models import (
@@ -38,10 +40,13 @@ from django.db.models import (
 from django.db.models.functions import RowNumber, TruncHour
 from django.utils import timezone
 
-from emotion.ml.labels import CLASSES, VALENCE
+from emotion.ml.labels import CLASS_TO_INDEX, CLASSES, VALENCE
+from emotion.ml.labels import arousal as weighted_arousal
 from emotion.ml.labels import valence as weighted_valence
 from emotion.ml.tta import TTA_SUFFIX
-from emotion.models import Consent, ProductEmotionDaily, ProductViewerSketch, ReactionEvent
+from emotion.models import Consent, EmotionObservation, ProductEmotionDaily, ProductViewerSketch, ReactionEvent
+from emotion.reactions import Rules
+from emotion.services import VIEWER
 from shop.models import Category, Interaction, Product
 
 from .forms import Period
@@ -262,6 +267,11 @@ class EmotionMix:
         """Duration-weighted valence in [-1, 1]; 0 without reactions."""
         return _ratio(self.delight - self.dislike, self.seconds)
 
+    @property
+    def arousal(self) -> float:
+        """Duration-weighted arousal in [-1, 1] (``emotion.ml.labels.AROUSAL``); 0 without reactions."""
+        return weighted_arousal({s.emotion: s.seconds for s in self.emotions})
+
 
 def emotion_mix(rows: QuerySet[ProductEmotionDaily]) -> EmotionMix:
     """The emotion mix of some rollup rows, aggregated by the database (one row per emotion)."""
@@ -374,6 +384,9 @@ class ProductReactions:
     conversion: list[Conversion]
     enough_viewers: bool = True
     synthetic: bool = False  # the period includes seed_reactions' made-up reactions
+    viewing: list["ViewingSecond"] = field(default_factory=list)
+    quality: "Quality | None" = None
+    segments: list["Segment"] = field(default_factory=list)
     min_viewers: int = field(default_factory=min_viewers)
     model: ModelInfo = field(default_factory=model_info)
 
@@ -474,7 +487,16 @@ def product_reactions(product: Product, period: Period) -> ProductReactions:
     if not product_has_enough_viewers(product, period):
         everyone = conversion(product, period)[-1]
         return ProductReactions(
-            product, period, traffic(product, period), EmotionMix.from_totals({}), [], [], [], [everyone], False
+            product,
+            period,
+            traffic(product, period),
+            EmotionMix.from_totals({}),
+            [],
+            [],
+            [],
+            [everyone],
+            False,
+            quality=quality(product, period),
         )
     synthetic = includes_synthetic(period, product)
     return ProductReactions(
@@ -487,7 +509,163 @@ def product_reactions(product: Product, period: Period) -> ProductReactions:
         negative_moments=top_moments(product, period, NEGATIVE),
         conversion=conversion(product, period),
         synthetic=synthetic,
+        viewing=viewing_time(product, period),
+        quality=quality(product, period),
+        segments=segments(product, period),
     )
+
+
+# --- Depth: reaction over viewing time, arousal, attention, data quality, segments -------------
+
+VIEWING_SECONDS = 30  # the reaction-over-viewing-time chart covers the first half minute of a view
+LOW_CONFIDENCE = Rules().min_confidence  # frames below it are gaps for the reaction rules too
+
+
+@dataclass(frozen=True)
+class ViewingSecond:
+    """Second ``second`` after the product came on screen: views still on screen, and per emotion
+    how many of them showed it during that second."""
+
+    second: int
+    views: int
+    showing: dict[str, int]
+
+    def share(self, emotion: str) -> float:
+        return _ratio(self.showing[emotion], self.views)
+
+
+def viewing_time(product: Product, period: Period, seconds: int = VIEWING_SECONDS) -> list[ViewingSecond]:
+    """The share of views showing each emotion at second 0, 1, 2, ... of the view (raw events).
+
+    A view is on screen up to its reported dwell time (or its last reaction when none came);
+    a reaction counts in every second it overlaps.
+    """
+    rows = list(
+        ReactionEvent.objects.filter(product=product, started_at__gte=period.start_at, started_at__lt=period.end_at)
+        .values_list("view_id", "view__created_at", "view__dwell_seconds", "emotion", "started_at", "ended_at")
+        .order_by()
+    )
+    if not rows:
+        return [ViewingSecond(s, 0, dict.fromkeys(CLASSES, 0)) for s in range(seconds)]
+    views = {view: i for i, view in enumerate(dict.fromkeys(r[0] for r in rows))}
+    showing = np.zeros((len(views), seconds, len(CLASSES)), dtype=bool)
+    on_screen = np.zeros(len(views))
+    for view, opened, dwell, emotion, start, end in rows:
+        i = views[view]
+        first, last = (start - opened).total_seconds(), (end - opened).total_seconds()
+        on_screen[i] = max(on_screen[i], dwell or 0.0, last)
+        lo, hi = max(int(np.floor(first)), 0), min(int(np.ceil(last)), seconds)
+        if lo < hi:
+            showing[i, lo:hi, CLASS_TO_INDEX[emotion]] = True
+    present = on_screen[:, None] > np.arange(seconds)[None, :]
+    counts = (showing & present[:, :, None]).sum(axis=0)
+    return [
+        ViewingSecond(s, int(present[:, s].sum()), {e: int(counts[s, k]) for k, e in enumerate(CLASSES)})
+        for s in range(seconds)
+    ]
+
+
+@dataclass(frozen=True)
+class Quality:
+    """How trustworthy the period's labels are (observations, within the retention period)."""
+
+    frames: int
+    views: int
+    no_face: int
+    low_confidence: int
+    model_versions: list[str]
+
+    @property
+    def attention(self) -> float:
+        """The share of the viewing time with a face in frame (frames with a face, of all frames)."""
+        return _ratio(self.frames - self.no_face, self.frames)
+
+    @property
+    def frames_per_view(self) -> float:
+        return _ratio(self.frames, self.views)
+
+    @property
+    def flags(self) -> list[str]:
+        """Plain-words warnings a reader should see before trusting the figures."""
+        flags = []
+        if self.frames and self.no_face / self.frames > 0.5:
+            flags.append(f"{self.no_face / self.frames:.0%} of frames had no face in them")
+        if self.frames and self.low_confidence / self.frames > 0.3:
+            flags.append(f"{self.low_confidence / self.frames:.0%} of frames were labelled with low confidence")
+        if self.views and self.frames_per_view < 4:
+            flags.append(f"only {self.frames_per_view:.1f} frames per view")
+        if len(self.model_versions) > 1:
+            flags.append(f"labels from {len(self.model_versions)} model versions are mixed")
+        return flags
+
+
+def quality(product: Product, period: Period) -> Quality:
+    """Frames, faces, confidence and model versions behind the product's figures (one query)."""
+    frames = EmotionObservation.objects.filter(
+        product=product, captured_at__gte=period.start_at, captured_at__lt=period.end_at
+    )
+    row = frames.aggregate(
+        frames=Count("id"),
+        views=Count("view_id", distinct=True),
+        no_face=Count("id", filter=Q(label="")),
+        low=Count("id", filter=~Q(label="") & Q(confidence__lt=LOW_CONFIDENCE)),
+    )
+    versions = sorted(frames.order_by().values_list("model_version", flat=True).distinct())
+    return Quality(row["frames"], row["views"], row["no_face"], row["low"], versions)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The reactions of one group of viewers; its mix only with at least K viewers in it."""
+
+    name: str
+    viewers: int
+    mix: EmotionMix
+
+    @property
+    def enough_viewers(self) -> bool:
+        return self.viewers >= min_viewers()
+
+
+RETURNING_AFTER = timedelta(minutes=30)  # an earlier interaction at least this long before: a returning viewer
+
+
+def segments(product: Product, period: Period) -> list[Segment]:
+    """Reaction mixes of new against returning viewers and of logged-in against anonymous ones (raw events).
+
+    Returning: the viewer (account, else session) interacted with the shop at least 30 minutes
+    before the view, i.e. in an earlier visit.
+    """
+    earlier = Interaction.objects.filter(
+        Q(shopper_id=OuterRef("shopper_id")) | Q(user_id=OuterRef("user_id")),
+        created_at__lt=OuterRef("view__created_at") - RETURNING_AFTER,
+    )
+    events = (
+        ReactionEvent.objects.filter(product=product, started_at__gte=period.start_at, started_at__lt=period.end_at)
+        .annotate(returning=Exists(earlier), viewer=VIEWER)
+        .order_by()
+    )
+    events = events.annotate(logged_in=Q(user_id__isnull=False))
+    seconds: dict[tuple[str, bool], dict[str, tuple[float, int]]] = defaultdict(dict)
+    totals = events.values("returning", "logged_in", "emotion").annotate(s=Sum("duration_seconds"), n=Count("id"))
+    for row in totals:
+        for key in (("returning", row["returning"]), ("logged_in", row["logged_in"])):
+            before = seconds[key].get(row["emotion"], (0.0, 0))
+            seconds[key][row["emotion"]] = (before[0] + row["s"], before[1] + row["n"])
+    viewers = {
+        (axis, value): n
+        for axis in ("returning", "logged_in")
+        for value, n in events.values_list(axis).annotate(v=Count("viewer", distinct=True)).values_list(axis, "v")
+    }
+    names = {
+        ("returning", False): "new viewers",
+        ("returning", True): "returning viewers",
+        ("logged_in", True): "logged in",
+        ("logged_in", False): "anonymous",
+    }
+    return [
+        Segment(name, viewers.get(key, 0), EmotionMix.from_totals(seconds.get(key, {}))) for key, name in names.items()
+    ]
 
 
 # --- Overview --------------------------------------------------------------------------------------

@@ -58,3 +58,25 @@ def valence(seconds: Mapping[str, float]) -> float:
     vector = seconds_vector(seconds)
     total = vector.sum()
     return float(vector @ VALENCE_VECTOR / total) if total > 0 else 0.0
+
+
+# How activated (aroused) each emotion is, in [-1, 1]: the second axis of Russell's circumplex
+# model of affect (1980), beside valence. Fear, surprise and anger are high-arousal, sadness
+# is low; neutral is the resting point. Placements follow the circumplex's usual ordering
+# of the basic emotions; they are coarse, so the reports show arousal beside valence, not alone.
+AROUSAL: Final[dict[str, float]] = {
+    "angry": 0.7,
+    "disgust": 0.3,
+    "fear": 0.8,
+    "happy": 0.5,
+    "sad": -0.4,
+    "surprise": 0.8,
+    "neutral": 0.0,
+}
+
+
+def arousal(seconds: Mapping[str, float]) -> float:
+    """Duration-weighted mean arousal in [-1, 1]; 0 without reactions."""
+    vector = seconds_vector(seconds)
+    total = vector.sum()
+    return float(vector @ np.array([AROUSAL[name] for name in CLASSES]) / total) if total > 0 else 0.0
