@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from moodshop import broker
+from tests.capture.conftest import BODY, readable_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_shm = pytest.mark.skipif(not broker.memory_backed(Path("/dev/shm")), reason="needs a tmpfs /dev/shm")
@@ -103,7 +104,7 @@ for seq in range(3):
         assert len(messages) == 3
         for message in messages:
             assert stat.S_IMODE(message.stat().st_mode) == 0o600
-            assert face_jpeg[64:128] not in message.read_bytes()
+            assert BODY.findall(message.read_bytes()) and not readable_frame(message.read_bytes(), face_jpeg)
         for sub in folder.iterdir():
             assert stat.S_IMODE(sub.stat().st_mode) == 0o700, sub
 

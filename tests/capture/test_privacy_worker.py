@@ -7,7 +7,11 @@ withdrawal test stops the worker, streams frames, withdraws, and reads the broke
 
 import base64
 import json
+import subprocess
 import time
+import urllib.request
+import uuid
+from pathlib import Path
 
 import pytest
 import redis
@@ -24,7 +28,7 @@ from emotion.models import (
     ReactionEvent,
 )
 from shop.models import Interaction
-from tests.capture.conftest import Shopper
+from tests.capture.conftest import BODY, Shopper, readable_frame
 from tests.capture.test_worker_pipeline import wait_for
 from tests.workers import REDIS_URL, celery_worker
 
@@ -100,6 +104,14 @@ def broker_bytes(client: redis.Redis) -> bytes:
     return b"\n".join(chunks)
 
 
+def test_readable_frame_finds_a_frame_queued_in_clear(face_jpeg):
+    """The check above would see a frame queued as the old code did (base64 in the task body)."""
+    task = json.dumps([[], {"frame_b64": base64.b64encode(face_jpeg).decode()}, {}]).encode()
+    message = json.dumps({"body": base64.b64encode(task).decode(), "headers": {}}).encode()
+    assert readable_frame(message, face_jpeg)
+    assert not readable_frame(message.replace(b"body", b"other"), face_jpeg)
+
+
 def queued_frames(client: redis.Redis) -> list[dict]:
     """The kwargs of the frame tasks waiting in the emotion queue."""
     frames = []
@@ -121,8 +133,8 @@ def test_withdrawal_makes_queued_frames_unreadable_and_the_worker_drops_them_uno
         assert shopper.post_frame(product, view_id, face_jpeg, seq=seq).status_code == 202
     queued = queued_frames(broker)
     assert len(queued) == frames
-    plain = (face_jpeg[64:128], base64.b64encode(face_jpeg)[64:128])
-    assert not any(chunk in broker_bytes(broker) for chunk in plain), "a frame is readable in the broker"
+    assert BODY.findall(broker_bytes(broker)), "the test must see the messages' bodies"
+    assert not readable_frame(broker_bytes(broker), face_jpeg), "a frame is readable in the broker"
     # What is queued is the frame, sealed with the consent's key (which lives in the database).
     key = bytes(Consent.objects.get().frame_key)
     first = queued[0]
@@ -131,8 +143,8 @@ def test_withdrawal_makes_queued_frames_unreadable_and_the_worker_drops_them_uno
 
     assert shopper.withdraw().status_code == 200
     assert not Consent.objects.exists()  # the key went with the consent, in the erasure transaction
-    assert not any(key in value for value in (broker_bytes(broker),))
-    assert not any(chunk in broker_bytes(broker) for chunk in plain)
+    assert key not in broker_bytes(broker)
+    assert not readable_frame(broker_bytes(broker), face_jpeg)
 
     with celery_worker(tmp_path, queues="emotion", fresh_broker=False):
         wait_for(lambda: broker.llen("emotion") == 0 and not broker.hlen("unacked"))
@@ -141,3 +153,56 @@ def test_withdrawal_makes_queued_frames_unreadable_and_the_worker_drops_them_uno
     assert not EmotionObservation.objects.exists()
     log = (tmp_path / "worker.log").read_text()
     assert "unreadable" not in log  # dropped for the consent, before any attempt to open them
+
+
+def test_with_an_append_only_broker_the_file_keeps_only_unreadable_frames(tmp_path, product, face_jpeg):
+    """Redis with the persistence the real-time issue adds (AOF, fsync always): stop nothing,
+    just read the file. Deleted messages stay in an AOF until it is rewritten; they are sealed."""
+    from tests.reliability.services import Browser, web_server
+    from tests.servers import free_port, redis_server_command
+
+    shm = Path("/dev/shm")
+    folder = (shm if shm.is_dir() else tmp_path) / f"moodshop-aof-test-{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    port = free_port()
+    server = subprocess.Popen(
+        redis_server_command(port, folder, "--appendonly", "yes", "--appendfsync", "always"),
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if redis.Redis.from_url(url).ping():
+                    break
+            except redis.RedisError:
+                assert time.monotonic() < deadline, "private redis did not start"
+                time.sleep(0.1)
+        browser = Browser.consenting(product)
+        with web_server(url, tmp_path / "web.log") as base:
+            for seq in range(4):
+                assert browser.post_frame(base, face_jpeg, seq) == 202
+            request = urllib.request.Request(
+                f"{base}/api/v1/consent/",
+                method="DELETE",
+                headers={
+                    "X-CSRFToken": browser.csrf,
+                    "Cookie": f"sessionid={browser.session_key}; csrftoken={browser.csrf}",
+                },
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert json.loads(response.read())["erased"]["consents"] == 1
+        assert redis.Redis.from_url(url).llen("emotion") == 4
+        files = b"".join(path.read_bytes() for path in folder.rglob("*") if path.is_file())
+        assert len(BODY.findall(files)) >= 4, "the append-only file must hold the queued messages"
+        assert not readable_frame(files, face_jpeg)
+        assert not Consent.objects.exists()  # nor is their key anywhere any more
+        with celery_worker(tmp_path / "worker", queues="emotion", fresh_broker=False, redis_url=url):
+            wait_for(lambda: redis.Redis.from_url(url).llen("emotion") == 0)
+            wait_for(lambda: (DroppedFrames.objects.aggregate(n=Sum("frames"))["n"] or 0) == 4, timeout=30)
+        assert not EmotionObservation.objects.exists()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
