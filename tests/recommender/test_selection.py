@@ -7,7 +7,7 @@ from recommender.ml.affect import AffectSignal
 from recommender.ml.engines import EngineSpec
 from recommender.ml.matrix import IdIndex, InteractionMatrix
 from recommender.ml.metrics import holdout_split, time_split
-from recommender.ml.selection import PipelineConfig, refit, select, select_and_fit
+from recommender.ml.selection import PipelineConfig, production_candidates, refit, select, select_and_fit
 
 EASE = EngineSpec("ease", {"regularization": 5.0, "binary": True, "neighbours": None})
 ALS = EngineSpec("als", {"factors": 4, "regularization": 0.1, "alpha": 2.0, "iterations": 10})
@@ -72,3 +72,13 @@ def test_a_failing_final_fit_falls_back(two_camps):
     previous = {"selection": {"engine": BROKEN.to_json()}, "blend": {"strength": 0.0, "weight": 0.0}}
     hourly = refit(data, _silent(two_camps.shape), previous, FALLBACK)
     assert hourly.engine.spec == FALLBACK and "LinAlgError" in hourly.metrics["selection"]["reason"]
+
+
+def test_the_candidate_grid_follows_the_catalogue_size():
+    def eases(n_items: int) -> list[dict]:
+        return [dict(spec.params) for spec in production_candidates(n_items) if spec.kind == "ease"]
+
+    assert len(eases(1_000)) == 4 and all(p["neighbours"] is None for p in eases(1_000))
+    assert len(eases(10_000)) == 2 and all(p["neighbours"] == 256 for p in eases(10_000))  # served pruned
+    assert eases(20_000) == []  # the dense fit would not fit: other engines only
+    assert {spec.kind for spec in production_candidates(20_000)} == {"als", "bpr", "knn"}
