@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import AffectSummary, Consent, EmotionObservation, ProductEmotionDaily, ReactionEvent
+from .models import AffectSummary, Consent, DroppedFrames, EmotionObservation, ProductEmotionDaily, ReactionEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -41,8 +41,8 @@ class ReactionEventAdmin(ReadOnlyAdmin):
 
 @admin.register(EmotionObservation)
 class EmotionObservationAdmin(ReadOnlyAdmin):
-    list_display = ("captured_at", "product", "sequence", "label", "confidence", "model_version")
-    list_filter = ("label", "model_version")
+    list_display = ("captured_at", "product", "sequence", "outcome", "label", "confidence", "model_version")
+    list_filter = ("outcome", "label", "model_version")
     list_select_related = ("product",)
     exclude = ("probabilities",)
 
@@ -58,3 +58,9 @@ class ProductEmotionDailyAdmin(ReadOnlyAdmin):
     list_display = ("day", "product", "emotion", "seconds", "events")
     list_filter = ("emotion", "day")
     list_select_related = ("product",)
+
+
+@admin.register(DroppedFrames)
+class DroppedFramesAdmin(ReadOnlyAdmin):
+    list_display = ("day", "outcome", "frames")
+    list_filter = ("outcome",)
