@@ -157,6 +157,9 @@ def classify_frame(*, view_pk: int, sequence: int, captured_at: str, consent_pk:
             raise  # transient: autoretry with backoff
         logger.error("Could not store observation (view %s, seq %s): %s", view_pk, sequence, exc)
         return
+    if not stored and services.frame_key(consent_pk) is None:
+        services.count_dropped(Outcome.WITHDRAWN)  # withdrawn while this frame was being classified
+        return
     if stored and claim_reaction_refresh(view_pk):
         services.refresh_view_reactions(view)
 
