@@ -135,6 +135,18 @@ def compare(
             runs.append(run)
             if progress is not None:
                 progress(run)
+    meta = {
+        "users": len(data.users),
+        "items": len(data.items),
+        "pairs": int(data.confidence.nnz),
+        "timestamps": data.last_seen is not None,
+    }
+    return summarise(meta, runs)
+
+
+def summarise(meta: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Means, intervals and paired differences per split over ``runs`` (also to merge parallel runs)."""
+    splits = list(dict.fromkeys(run["split"] for run in runs))
     summary: dict[str, Any] = {}
     for split in splits:
         own = [run for run in runs if run["split"] == split]
@@ -148,10 +160,7 @@ def compare(
             paired[baseline] = interval(gains)
         summary[split] = {"models": table, "production_ndcg_relative_to": paired, "seeds": len(own)}
     return {
-        "users": len(data.users),
-        "items": len(data.items),
-        "pairs": int(data.confidence.nnz),
-        "timestamps": data.last_seen is not None,
+        **meta,
         "k": K,
         "test_fraction": TEST_FRACTION,
         "summary": summary,

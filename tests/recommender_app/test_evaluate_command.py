@@ -65,3 +65,23 @@ def test_bad_input_is_a_clear_error(tmp_path, content, args, message):
     data.write_text("u\ti\tview\n" + content)
     with pytest.raises(CommandError, match=message):
         call_command("evaluate_recommender", "--interactions", str(data), *args)
+
+
+def test_partial_runs_on_disjoint_seeds_merge_into_one_result(tmp_path, settings):
+    settings.RECOMMENDER_CANDIDATES = SMALL_GRID
+    data = tmp_path / "shop.tsv"
+    write_tsv(data, timestamps=False)
+    parts = []
+    for first, count in ((0, 3), (3, 2)):
+        parts.append(tmp_path / f"part{first}.json")
+        call_command(
+            "evaluate_recommender", "--interactions", str(data), "--json", str(parts[-1]),
+            "--first-seed", str(first), "--seeds", str(count), "--partial",
+        )  # fmt: skip
+    merged = tmp_path / "merged.json"
+    call_command("evaluate_recommender", "--merge", *map(str, parts), "--json", str(merged))
+    result = json.loads(merged.read_text())
+    assert sorted(run["seed"] for run in result["runs"]) == [0, 1, 2, 3, 4]
+    assert result["summary"]["random"]["models"]["production"]["ndcg"]["n"] == 5
+    with pytest.raises(CommandError, match="share seeds"):
+        call_command("evaluate_recommender", "--merge", str(parts[0]), str(parts[0]), "--json", str(merged))

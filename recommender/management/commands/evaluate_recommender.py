@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from threadpoolctl import threadpool_limits
 
-from recommender.ml.comparison import compare, table
+from recommender.ml.comparison import compare, summarise, table
 from recommender.ml.datasets import DATASETS_DIR, load_tsv
 from recommender.ml.evaluate import K, classifier, run_cf, run_emotion
 from recommender.ml.simulate import mean_recall
@@ -62,8 +62,16 @@ class Command(BaseCommand):
         parser.add_argument("--splits", nargs="+", choices=("random", "time"), help="default: both when timestamped")
         parser.add_argument("--name", help="data set name for the table (default: the file's name)")
         parser.add_argument("--threads", type=int, default=1, help="training threads")
+        parser.add_argument("--first-seed", type=int, default=0, help="seeds run from here (parallel runs)")
+        parser.add_argument("--partial", action="store_true", help="fewer seeds allowed: to --merge afterwards")
+        parser.add_argument(
+            "--merge", type=Path, nargs="+", help="combine the --json files of runs on other seeds into --json"
+        )
 
     def handle(self, *args: object, **options: Any) -> None:
+        if options["merge"]:
+            self._merge(options)
+            return
         if options["interactions"] is not None:
             self._interactions(options)
             return
@@ -85,7 +93,7 @@ class Command(BaseCommand):
 
     def _interactions(self, options: dict[str, Any]) -> None:
         """The production path against the baselines on the given TSV."""
-        if options["seeds"] < MIN_SEEDS:
+        if options["seeds"] < MIN_SEEDS and not options["partial"]:
             raise CommandError(f"--seeds must be at least {MIN_SEEDS} (95 % intervals over seeds).")
         try:
             data = load_tsv(options["interactions"])
@@ -101,17 +109,33 @@ class Command(BaseCommand):
             self.stdout.write(f"{run['split']} seed {run['seed']}: {run['selected']} -> {ndcg}")
 
         with threadpool_limits(options["threads"], "blas"):
-            result = compare(data, config, range(options["seeds"]), options["splits"], options["threads"], progress)
-        result = {"benchmark": "recommender_engines", "data": name, **result}
+            seeds = range(options["first_seed"], options["first_seed"] + options["seeds"])
+            result = compare(data, config, seeds, options["splits"], options["threads"], progress)
+        self._report({"benchmark": "recommender_engines", "data": name, **result}, options["json"])
+
+    def _merge(self, options: dict[str, Any]) -> None:
+        """One result from runs on disjoint seeds (e.g. run in parallel with --first-seed)."""
+        parts = [json.loads(path.read_text()) for path in options["merge"]]
+        runs = [run for part in parts for run in part["runs"]]
+        if len({(run["split"], run["seed"]) for run in runs}) != len(runs):
+            raise CommandError("the merged files share seeds")
+        if len({run["seed"] for run in runs}) < MIN_SEEDS:
+            raise CommandError(f"at least {MIN_SEEDS} seeds are needed for the intervals")
+        meta = {key: parts[0][key] for key in ("users", "items", "pairs", "timestamps")}
+        result = {"benchmark": "recommender_engines", "data": parts[0]["data"], **summarise(meta, runs)}
+        self._report(result, options["json"])
+
+    def _report(self, result: dict[str, Any], path: Path | None) -> None:
+        name = result["data"]
         self.stdout.write(table(result, name))
         for split, part in result["summary"].items():
             for baseline, gain in part["production_ndcg_relative_to"].items():
                 self.stdout.write(
                     f"{split}: production NDCG@10 vs {baseline}: {gain['mean']:+.1%} ± {gain['ci95']:.1%} (paired)"
                 )
-        if options["json"]:
-            options["json"].parent.mkdir(parents=True, exist_ok=True)
-            options["json"].write_text(json.dumps(result, indent=2) + "\n")
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(result, indent=2) + "\n")
 
     def _compare(self, figures: dict[str, float], path: Path) -> None:
         committed = headline(json.loads(path.read_text())) if path.exists() else {}
