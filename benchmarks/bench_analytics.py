@@ -3,9 +3,12 @@
 Seeds a fresh database with the demo catalog at benchmark scale (10k products) and
 ``seed_reactions`` (1M reaction events over 60 days, with the daily rollup), then times
 full admin requests, in process with production settings (DEBUG off, PostgreSQL, Redis
-cache): the overview (all categories and one category) and the product page of the most
-reacted-to products and of random ones. Target: p95 <= 300 ms. Writes
-benchmarks/results/analytics.json.
+cache): the overview (all categories and one category), the product page (with the
+reaction-over-viewing-time chart, segments and data quality) of the most reacted-to products
+and of random ones, hourly, the comparison page and the staff API. Target: p95 <= 300 ms.
+Beside wall times (which other work on the machine inflates; the load average is recorded) it
+reports hardware-independent figures: SQL queries per request and the request's CPU time in
+this process. Writes benchmarks/results/analytics.json.
 
     .venv/bin/python benchmarks/bench_analytics.py [--events 1000000] [--requests 40] [--keep]
 """
@@ -42,15 +45,25 @@ def manage(env: dict[str, str], *args: str) -> float:
 
 
 def timings(client: Any, urls: list[str]) -> dict[str, float]:
-    """Milliseconds per full request (the first one of each URL warms the connection and caches)."""
-    client.get(urls[0])
-    samples = []
+    """Milliseconds per full request (the first one of each URL warms the connection and caches),
+    the SQL queries of that first request and the median CPU time the requests took in this process."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(urls[0])
+    samples, cpu = [], []
     for url in urls:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         response = client.get(url)
         samples.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    return latency_summary(samples)
+    return {
+        **latency_summary(samples),
+        "queries": len(queries),
+        "cpu_p50_ms": latency_summary(cpu)["p50_ms"],
+    }
 
 
 def main() -> None:
@@ -70,6 +83,7 @@ def main() -> None:
     seed_reactions = manage(env, "seed_reactions", "--events", str(args.events), "--days", "60")
     setup_django(env)
 
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.db.models import Count
@@ -77,7 +91,9 @@ def main() -> None:
     from django.urls import reverse
     from django.utils import timezone
 
-    from emotion.models import ProductEmotionDaily, ReactionEvent
+    from emotion.models import ProductEmotionDaily, ProductViewerSketch, ReactionEvent
+    from insights.forms import parse_period
+    from insights.services import products_with_enough_viewers
     from shop.models import Category, Product
 
     with connection.cursor() as cursor:
@@ -104,9 +120,24 @@ def main() -> None:
             f"{reverse('admin:insights_productreaction_product', args=[pk])}?from={{week}}&granularity=hour"
             for pk in product_ids
         ],
+        "compare_two_products_30_days": [
+            f"{reverse('admin:insights_productreaction_compare')}?a={a}&b={b}"
+            for a, b in zip(product_ids, product_ids[1:] + product_ids[:1], strict=True)
+        ],
+        "compare_two_periods": [
+            f"{reverse('admin:insights_productreaction_compare')}?a={pk}&from={{month}}&to={{mid}}&from_b={{mid}}&to_b={{today}}"
+            for pk in product_ids
+        ],
+        "api_product_30_days": [reverse("insights:product-reactions", args=[pk]) for pk in product_ids],
     }
     today = timezone.localdate()
-    fill = {"start": today - timedelta(days=59), "week": today - timedelta(days=6)}
+    fill = {
+        "start": today - timedelta(days=59),
+        "week": today - timedelta(days=6),
+        "month": today - timedelta(days=29),
+        "mid": today - timedelta(days=14),
+        "today": today,
+    }
     load_before = round(os.getloadavg()[0], 2)  # other work on the machine inflates the timings
     results = {name: timings(client, [u.format(**fill) for u in urls]) for name, urls in pages.items()}
 
@@ -117,7 +148,13 @@ def main() -> None:
             "products": Product.objects.count(),
             "reaction_events": ReactionEvent.objects.count(),
             "rollup_rows": ProductEmotionDaily.objects.count(),
+            "viewer_sketch_rows": ProductViewerSketch.objects.count(),
         },
+        "min_viewers": settings.INSIGHTS_MIN_VIEWERS,
+        "timed_products": len(set(product_ids)),
+        "timed_products_with_enough_viewers_30_days": len(
+            products_with_enough_viewers(parse_period({}), dict.fromkeys(product_ids, 0))
+        ),
         "seconds_seed_demo": round(seed_demo, 1),
         "seconds_seed_reactions": round(seed_reactions, 1),
         "pages": results,
