@@ -10,7 +10,6 @@ within the retention period.
 """
 
 import json
-from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -46,7 +45,6 @@ from emotion.ml.labels import valence as weighted_valence
 from emotion.ml.tta import TTA_SUFFIX
 from emotion.models import Consent, EmotionObservation, ProductEmotionDaily, ProductViewerSketch, ReactionEvent
 from emotion.reactions import Rules
-from emotion.services import VIEWER
 from shop.models import Category, Interaction, Product
 
 from .forms import Period
@@ -634,28 +632,23 @@ def segments(product: Product, period: Period) -> list[Segment]:
     """Reaction mixes of new against returning viewers and of logged-in against anonymous ones (raw events).
 
     Returning: the viewer (account, else session) interacted with the shop at least 30 minutes
-    before the view, i.e. in an earlier visit.
+    before the view, i.e. in an earlier visit. Two queries: the reaction totals per view and
+    emotion, and per view its viewer and whether they were returning (decided per view, not per
+    event, so the subquery runs once a view).
     """
+    events = ReactionEvent.objects.filter(
+        product=product, started_at__gte=period.start_at, started_at__lt=period.end_at
+    ).order_by()
+    totals = list(events.values_list("view_id", "emotion").annotate(s=Sum("duration_seconds"), n=Count("id")))
     earlier = Interaction.objects.filter(
         Q(shopper_id=OuterRef("shopper_id")) | Q(user_id=OuterRef("user_id")),
-        created_at__lt=OuterRef("view__created_at") - RETURNING_AFTER,
+        created_at__lt=OuterRef("created_at") - RETURNING_AFTER,
     )
-    events = (
-        ReactionEvent.objects.filter(product=product, started_at__gte=period.start_at, started_at__lt=period.end_at)
-        .annotate(returning=Exists(earlier), viewer=VIEWER)
-        .order_by()
-    )
-    events = events.annotate(logged_in=Q(user_id__isnull=False))
-    seconds: dict[tuple[str, bool], dict[str, tuple[float, int]]] = defaultdict(dict)
-    totals = events.values("returning", "logged_in", "emotion").annotate(s=Sum("duration_seconds"), n=Count("id"))
-    for row in totals:
-        for key in (("returning", row["returning"]), ("logged_in", row["logged_in"])):
-            before = seconds[key].get(row["emotion"], (0.0, 0))
-            seconds[key][row["emotion"]] = (before[0] + row["s"], before[1] + row["n"])
-    viewers = {
-        (axis, value): n
-        for axis in ("returning", "logged_in")
-        for value, n in events.values_list(axis).annotate(v=Count("viewer", distinct=True)).values_list(axis, "v")
+    views = {
+        pk: (user_id if user_id is not None else shopper_id, returning, user_id is not None)
+        for pk, shopper_id, user_id, returning in Interaction.objects.filter(pk__in={view for view, *_ in totals})
+        .annotate(returning=Exists(earlier))
+        .values_list("pk", "shopper_id", "user_id", "returning")
     }
     names = {
         ("returning", False): "new viewers",
@@ -663,8 +656,20 @@ def segments(product: Product, period: Period) -> list[Segment]:
         ("logged_in", True): "logged in",
         ("logged_in", False): "anonymous",
     }
+    seconds: dict[tuple[str, bool], dict[str, list[float]]] = {key: {} for key in names}
+    viewers: dict[tuple[str, bool], set[Any]] = {key: set() for key in names}
+    for view, emotion, s, n in totals:
+        viewer, returning, logged_in = views[view]
+        for key in (("returning", returning), ("logged_in", logged_in)):
+            cell = seconds[key].setdefault(emotion, [0.0, 0])
+            cell[0] += s
+            cell[1] += n
+            viewers[key].add(viewer)
     return [
-        Segment(name, viewers.get(key, 0), EmotionMix.from_totals(seconds.get(key, {}))) for key, name in names.items()
+        Segment(
+            name, len(viewers[key]), EmotionMix.from_totals({e: (c[0], int(c[1])) for e, c in seconds[key].items()})
+        )
+        for key, name in names.items()
     ]
 
 
