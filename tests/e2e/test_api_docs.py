@@ -1,36 +1,18 @@
 """The API documentation pages in a real browser: Swagger UI and Redoc render the project's
 schema from vendored files, with no request leaving 127.0.0.1."""
 
-import shutil
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connections
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 @pytest.fixture
-def page(monkeypatch):
-    playwright = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            "Chromium is not installed: apt-get install chromium chromium-driver (scripts/test.sh does it as root), "
-            "or MOODSHOP_SKIP_BROWSER_TESTS=1 to skip the browser tests"
-        )
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser.new_page(viewport={"width": 1280, "height": 900})
-        connections.close_all()  # see tests/e2e/test_shopper_journey.py's browser fixture
-        browser.close()
+def page(browser):
+    return browser.new_page(viewport={"width": 1280, "height": 900})
 
 
 def visit(page, url: str) -> tuple[list[str], list[str]]:
