@@ -42,6 +42,20 @@ def test_command_publishes_a_version_with_its_metrics(shop, settings, capsys):
     assert f"Published model {pointer['version']}: {selection['label']}" in capsys.readouterr().out
 
 
+def test_command_reports_the_metrics_once(shop, settings, capsys, caplog):
+    """The demo printed them twice (a log line with the figures, then the whole JSON, now
+    hundreds of lines): the command says where they are, ``--json`` prints them."""
+    with caplog.at_level(logging.INFO):
+        call_command("train_recommender")
+    out = capsys.readouterr().out
+    version = json.loads((settings.RECOMMENDER_MODEL_DIR / store.POINTER).read_text())["version"]
+    assert '"ndcg"' not in out and str(settings.RECOMMENDER_MODEL_DIR / f"model-{version}.json") in out
+    assert len([r for r in caplog.records if "Published recommender model" in r.getMessage()]) == 1
+    call_command("train_recommender", "--json")
+    printed = capsys.readouterr().out
+    assert "selection" in json.loads(printed[: printed.rindex("}") + 1])
+
+
 def test_blend_is_tuned_once_enough_shoppers_reacted(shop, settings):
     settings.RECOMMENDER_MIN_TUNING_USERS = 5
     for n, product in enumerate(shop.audio[:4] + shop.books[:4]):
