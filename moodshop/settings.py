@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "recommender.middleware.ClickMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -408,6 +409,16 @@ RECOMMENDER_PRIOR_BLEND_WEIGHT = env.float("RECOMMENDER_PRIOR_BLEND_WEIGHT", def
 # of them; fewer make the comparison between candidates noisier).
 RECOMMENDER_MIN_TUNING_USERS = env.int("RECOMMENDER_MIN_TUNING_USERS", default=50)
 RECOMMENDER_MAX_TUNING_USERS = env.int("RECOMMENDER_MAX_TUNING_USERS", default=2_000)
+# Online experiments (recommender.tracking): impressions are buffered per process and written
+# in bulk every FLUSH_SECONDS (0: only when BATCH are waiting, and at exit) or once BATCH wait;
+# the same list re-shown by a panel refresh within REPEAT_MINUTES is one impression; carts and
+# purchases within ATTRIBUTION_HOURS of a click on the product are attributed to that click.
+RECOMMENDER_IMPRESSION_FLUSH_SECONDS = env.float("RECOMMENDER_IMPRESSION_FLUSH_SECONDS", default=2.0)
+RECOMMENDER_IMPRESSION_BATCH = env.int("RECOMMENDER_IMPRESSION_BATCH", default=200)
+RECOMMENDER_IMPRESSION_REPEAT_MINUTES = env.float("RECOMMENDER_IMPRESSION_REPEAT_MINUTES", default=30.0)
+RECOMMENDER_ATTRIBUTION_HOURS = env.float("RECOMMENDER_ATTRIBUTION_HOURS", default=24.0)
+# A started or stopped experiment reaches every process within this many seconds.
+RECOMMENDER_EXPERIMENT_CACHE_SECONDS = env.float("RECOMMENDER_EXPERIMENT_CACHE_SECONDS", default=5.0)
 # Anonymous-shopper lists (popularity, delight) are shared by everyone: cached this long.
 RECOMMENDER_COLD_START_CACHE_SECONDS = env.int("RECOMMENDER_COLD_START_CACHE_SECONDS", default=60)
 # Staff API clients read any account's recommendations with a token

@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 from moodshop.api import api_error
 from shop.services import current_shopper
 
-from . import services
+from . import experiments, services
+from .models import Panel
 
 MAX_LIMIT = 100
 
@@ -38,6 +39,9 @@ class RecommendedProduct(serializers.Serializer):
     )
 
     def get_url(self, item: services.Recommendation) -> str:
+        shown: experiments.Shown | None = self.context.get("shown")
+        if shown is not None:  # the shopper's own list: following the link is an attributed click
+            return self.context["request"].build_absolute_uri(shown.link(shown.items.index(item)))
         return self.context["request"].build_absolute_uri(item.product.get_absolute_url())
 
 
@@ -48,6 +52,9 @@ class RecommendationItem(RecommendedProduct):
 
 
 class RecommendationList(serializers.Serializer):
+    list_id = serializers.UUIDField(
+        required=False, help_text="This list's impression id; each item's url names it, so following it counts a click."
+    )
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
@@ -101,15 +108,21 @@ class _RankedListView(APIView):
     def answer(
         self,
         request: Request,
-        page: services.RecommendationPage,
+        page: "services.RecommendationPage | experiments.Shown",
         limit: int,
         offset: int,
         item: type[RecommendedProduct] = RecommendationItem,
     ) -> Response:
         paginator = LimitOffsetPagination()
         paginator.request, paginator.limit, paginator.offset, paginator.count = request, limit, offset, page.count
-        items = item(page.items, many=True, context={"request": request}).data
-        return paginator.get_paginated_response(items)
+        context = {"request": request}
+        if isinstance(page, experiments.Shown):
+            context["shown"] = page
+        items = item(page.items, many=True, context=context).data
+        response = paginator.get_paginated_response(items)
+        if isinstance(page, experiments.Shown):
+            response.data = {"list_id": str(page.list_id), **response.data}
+        return response
 
 
 class MyRecommendationsView(_RankedListView):
@@ -118,8 +131,8 @@ class MyRecommendationsView(_RankedListView):
     @extend_schema(parameters=PAGE_PARAMETERS, responses={200: RecommendationList, 400: ERRORS[400]})
     def get(self, request: Request) -> Response:
         limit, offset = self.page_query(request)
-        page = services.recommend_for_shopper(current_shopper(request), limit, offset)
-        return self.answer(request, page, limit, offset)
+        shown = experiments.show(Panel.API, current_shopper(request), None, limit, offset)
+        return self.answer(request, shown, limit, offset)
 
 
 class UserRecommendationsView(_RankedListView):
@@ -162,5 +175,5 @@ class SimilarProductsView(_RankedListView):
         product = services.available_product(pk)
         if product is None:
             raise api_error(f"No product with id {pk}.", "unknown_product", 404)
-        owner = services.Owner.of(current_shopper(request))
-        return self.answer(request, services.similar(product, owner, limit, offset), limit, offset)
+        shown = experiments.show(Panel.API, current_shopper(request), product, limit, offset)
+        return self.answer(request, shown, limit, offset)

@@ -13,7 +13,7 @@ import math
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.conf import settings
@@ -30,7 +30,7 @@ from recommender.ml.ranking import top_k
 from shop.models import Interaction, Product
 from shop.services import Shopper, owned_rows, popular_products
 
-from .store import ServingModel, current_model
+from .store import DEFAULT, ServingModel, current_model
 
 MAX_RESULTS = 100  # longest list one shopper or product gets; pages are cut from it
 HISTORY_LIMIT = 500  # most recent interactions that make up a shopper's live row
@@ -314,16 +314,31 @@ def _spread_over_categories(ranked: list[Ranked]) -> list[Ranked]:
     return spread
 
 
-def recommend(owner: Owner, limit: int, offset: int = 0, complement_popular: bool = False) -> RecommendationPage:
+def _model(name: str, emotion: bool) -> ServingModel | None:
+    """The named model; without ``emotion`` its blend is switched off (the CF-only arm of an experiment)."""
+    model = current_model(name)
+    return replace(model, strength=0.0, weight=0.0) if model is not None and not emotion else model
+
+
+def recommend(
+    owner: Owner,
+    limit: int,
+    offset: int = 0,
+    complement_popular: bool = False,
+    *,
+    model_name: str = DEFAULT,
+    emotion: bool = True,
+) -> RecommendationPage:
     """A page of the owner's recommendations, best first.
 
     Personal once the shopper has history the model knows; otherwise popularity and delight
     (popularity alone when there is no usable model or emotions carry no signal).
     ``complement_popular`` (the home page, which also shows "Popular right now"): a new
     visitor's list then skips what that panel shows and spreads over categories, so the two
-    panels do not repeat each other.
+    panels do not repeat each other. ``model_name`` and ``emotion`` pick an experiment's arm:
+    a published model and whether its emotion blend applies.
     """
-    model = current_model()
+    model = _model(model_name, emotion)
     history = history_of(owner)
     ranked = _personal(model, owner, history) if model is not None else []
     if not ranked:
@@ -338,9 +353,15 @@ def recommend(owner: Owner, limit: int, offset: int = 0, complement_popular: boo
 
 
 def recommend_for_shopper(
-    shopper: Shopper, limit: int, offset: int = 0, complement_popular: bool = False
+    shopper: Shopper,
+    limit: int,
+    offset: int = 0,
+    complement_popular: bool = False,
+    *,
+    model_name: str = DEFAULT,
+    emotion: bool = True,
 ) -> RecommendationPage:
-    return recommend(Owner.of(shopper), limit, offset, complement_popular)
+    return recommend(Owner.of(shopper), limit, offset, complement_popular, model_name=model_name, emotion=emotion)
 
 
 def _co_bought(product: Product, candidates: list[int]) -> set[int]:
@@ -410,9 +431,17 @@ def content_neighbours(product: Product, exclude: set[int]) -> list[Ranked]:
     return ranked[:MAX_RESULTS]
 
 
-def similar(product: Product, owner: Owner | None, limit: int, offset: int = 0) -> RecommendationPage:
+def similar(
+    product: Product,
+    owner: Owner | None,
+    limit: int,
+    offset: int = 0,
+    *,
+    model_name: str = DEFAULT,
+    emotion: bool = True,
+) -> RecommendationPage:
     """ "You may also like": CF neighbours when the product has history, content neighbours after."""
-    model = current_model()
+    model = _model(model_name, emotion)
     ranked = _cf_neighbours(model, product, owner) if model is not None and product.pk in model.items else []
     if len(ranked) < MAX_RESULTS:
         ranked += content_neighbours(product, {r.product_id for r in ranked})

@@ -12,7 +12,8 @@ from django.views.decorators.http import require_GET
 from shop.models import Product
 from shop.services import current_shopper
 
-from . import services
+from . import experiments, services
+from .models import Panel
 
 PANEL_MAX = 12
 
@@ -22,13 +23,11 @@ class PanelForm(forms.Form):
     limit = forms.IntegerField(min_value=1, max_value=PANEL_MAX)
 
 
-def panel_items(request: HttpRequest, product: Product | None, limit: int) -> list[services.Recommendation]:
-    """What a panel shows: similar products on a product page, the shopper's list elsewhere
-    (for a new visitor, complementing "Popular right now" rather than repeating it)."""
-    shopper = current_shopper(request)
-    if product is None:
-        return services.recommend_for_shopper(shopper, limit, complement_popular=True).items
-    return services.similar(product, services.Owner.of(shopper), limit).items
+def panel_items(request: HttpRequest, product: Product | None, limit: int) -> experiments.Shown:
+    """What a panel shows, logged as an impression: similar products on a product page, the
+    shopper's list elsewhere (for a new visitor, complementing "Popular right now")."""
+    panel = Panel.HOME if product is None else Panel.PRODUCT
+    return experiments.show(panel, current_shopper(request), product, limit)
 
 
 @require_GET
@@ -41,5 +40,5 @@ def panel(request: HttpRequest) -> HttpResponse:
         product = services.available_product(form.cleaned_data["product"])
         if product is None:
             return HttpResponseNotFound("unknown product")
-    items = panel_items(request, product, form.cleaned_data["limit"])
-    return render(request, "recommender/_cards.html", {"items": items})
+    shown = panel_items(request, product, form.cleaned_data["limit"])
+    return render(request, "recommender/_cards.html", {"cards": shown.cards()})

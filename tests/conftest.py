@@ -26,6 +26,17 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _impressions():
+    """Each test starts and ends with no impressions waiting to be written, and no cached experiment."""
+    from recommender import experiments, tracking
+
+    tracking.discard()
+    experiments.forget_running()
+    yield
+    tracking.discard()
+
+
 @pytest.fixture
 def category(db) -> Category:
     return Category.objects.create(name="Audio", slug="audio")

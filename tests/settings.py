@@ -43,3 +43,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
 }
+
+# Impressions are written when a test calls recommender.tracking.flush(), never by a thread.
+RECOMMENDER_IMPRESSION_FLUSH_SECONDS = 0
+RECOMMENDER_EXPERIMENT_CACHE_SECONDS = 0

@@ -18,9 +18,10 @@ register = template.Library()
 
 def _panel(context: template.Context, title: str, product: Product | None, limit: int) -> dict[str, Any]:
     query = {"limit": limit} | ({"product": product.pk} if product is not None else {})
+    shown = panel_items(context["request"], product, limit)
     return {
         "title": title,
-        "items": panel_items(context["request"], product, limit),
+        "cards": shown.cards(),
         "refresh_url": f"{reverse('recommender:panel')}?{urlencode(query)}",
     }
 

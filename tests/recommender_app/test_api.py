@@ -22,7 +22,7 @@ def as_shopper(client, shopper) -> None:
 def test_my_recommendations_contract(client, trained):
     as_shopper(client, trained.subject)
     body = client.get("/api/v1/recommendations/?limit=3").json()
-    assert set(body) == {"count", "next", "previous", "results"}
+    assert set(body) == {"list_id", "count", "next", "previous", "results"}
     assert body["previous"] is None and "offset=3" in body["next"] and body["count"] == 12  # 16 products, 4 seen
     items = body["results"]
     assert len(items) == 3 and all(set(item) == FIELDS for item in items)
