@@ -217,6 +217,10 @@ class FrameUpload(FrameMetadata):
     frame = serializers.FileField(help_text="JPEG, PNG or WebP, at most 256 KB and 1920×1080.")
 
 
+# Multipart framing and the metadata fields fit in 8 KB beside the frame itself.
+FRAME_ENVELOPE_BYTES = 8 * 1024
+
+
 class FrameView(APIView):
     """Accept one camera frame for analysis; it is classified in memory by the worker.
 
@@ -247,15 +251,26 @@ class FrameView(APIView):
             503: OpenApiResponse(description="Broker unavailable, or capture off (no memory-backed broker folder)"),
         },
     )
-    def post(self, request: Request) -> Response:
-        _refuse_if_capture_is_off()
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        """Refuse an oversized body from its ``Content-Length`` before anything reads it.
+
+        The CSRF check (a permission, run by ``super().initial``) parses a multipart body to
+        look for a form token, so the size must be checked first. The declared length is also
+        a hard cap on what is read: Django's ``LimitedStream`` never reads past it, and a body
+        without one (chunked) reads as empty.
+        """
         limit = settings.EMOTION_MAX_FRAME_BYTES
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             declared = 0
-        if declared > limit + 8 * 1024:  # multipart framing and metadata fit in 8 KB
+        if declared > limit + FRAME_ENVELOPE_BYTES:
             raise api_error(f"The frame is larger than {limit} bytes.", "too_large", 413)
+        super().initial(request, *args, **kwargs)
+
+    def post(self, request: Request) -> Response:
+        _refuse_if_capture_is_off()
+        limit = settings.EMOTION_MAX_FRAME_BYTES
         data = request.data
         source = request.query_params if isinstance(data.get("frame"), bytes) else data
         meta = FrameMetadata(data=source)
@@ -263,6 +278,8 @@ class FrameView(APIView):
         frame = data.get("frame")
         if frame is None:
             raise api_error("Missing the frame: send it as the multipart field 'frame' or as the body.", "missing")
+        if isinstance(frame, str):
+            raise api_error("The multipart field 'frame' must be a file, not a text field.", "not_a_file")
         frame_bytes = frame if isinstance(frame, bytes) else frame.read()
 
         try:

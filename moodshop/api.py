@@ -3,6 +3,8 @@
 from functools import cache
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.utils import extend_schema
@@ -20,8 +22,23 @@ def api_error(reason: str, code: str, status_code: int = 400) -> exceptions.APIE
     return error
 
 
+def _as_api_error(exc: Exception) -> Exception:
+    """Django's own refusals of a body (read while parsing it, e.g. by a CSRF check) as API errors.
+
+    Unconverted, Django answers them with its HTML 400 page instead of the API's JSON.
+    """
+    if isinstance(exc, RequestDataTooBig):
+        return api_error("The request body is too large.", "too_large", 413)
+    if isinstance(exc, MultiPartParserError):
+        return api_error(f"The multipart body cannot be parsed: {exc}", "malformed_body")
+    if isinstance(exc, SuspiciousOperation):
+        return api_error("The request is malformed.", "malformed_body")
+    return exc
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, reshaped so clients can always read ``error`` (and ``fields`` for forms)."""
+    exc = _as_api_error(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
