@@ -53,13 +53,23 @@ class Period:
         return params
 
 
-def _parse_day(value: str | None, name: str) -> date | None:
+# Reports cover days between these bounds (the latest relative to today): a day far outside them
+# holds no data, and date arithmetic near year 1 or 9999 overflows.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAYS_AHEAD = 366
+
+
+def _parse_day(value: str | None, name: str, today: date) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise PeriodError(f"'{name}' must be a date as YYYY-MM-DD, not {value!r}.") from None
+    latest = today + timedelta(days=LATEST_DAYS_AHEAD)
+    if not EARLIEST_DAY <= day <= latest:
+        raise PeriodError(f"'{name}' must lie between {EARLIEST_DAY} and {latest}, not {day}.")
+    return day
 
 
 def parse_period(params: Mapping[str, str], today: date | None = None) -> Period:
@@ -69,8 +79,8 @@ def parse_period(params: Mapping[str, str], today: date | None = None) -> Period
     than guessing, so a figure never silently covers another period than the one asked.
     """
     today = today or timezone.localdate()
-    end = _parse_day(params.get("to"), "to") or today
-    start = _parse_day(params.get("from"), "from") or end - timedelta(days=DEFAULT_DAYS - 1)
+    end = _parse_day(params.get("to"), "to", today) or today
+    start = _parse_day(params.get("from"), "from", today) or max(EARLIEST_DAY, end - timedelta(days=DEFAULT_DAYS - 1))
     if start > end:
         raise PeriodError("'from' must not be after 'to'.")
     if (end - start).days + 1 > MAX_DAYS:

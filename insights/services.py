@@ -823,7 +823,7 @@ def overview(period: Period, limit: int = RANKING_SIZE) -> Overview:
 
 def find_products(query: str, limit: int = 20) -> list[Product]:
     """Products whose name contains ``query``: the way to a product that is in no ranking."""
-    query = query.strip()
+    query = query.replace("\x00", "").strip()  # PostgreSQL refuses a NUL in any string
     if not query:
         return []
     return list(Product.objects.filter(name__icontains=query).select_related("category").order_by("name")[:limit])

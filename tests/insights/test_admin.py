@@ -188,3 +188,30 @@ def test_csv_of_an_empty_period_is_the_header_alone(admin_client, db):
         reverse("admin:insights_productreaction_export"), {"from": "2020-01-01", "to": "2020-01-02"}
     )
     assert len(rows(response)) == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"to": "9999-12-31"}, {"to": "0001-01-05"}, {"from": "0001-01-01", "to": "0001-01-05"}, {"from": "9999-12-31"}],
+)
+def test_dates_out_of_range_are_a_400_with_a_reason_not_a_500(client, staff_viewer, product, query):
+    client.force_login(staff_viewer)
+    for url in (OVERVIEW, product_url(product)):
+        response = client.get(url, query)
+        assert response.status_code == 400
+        assert "must lie between" in response.content.decode()
+    assert client.get(product_url(product, "product_export"), query).status_code == 400
+
+
+def test_a_search_with_a_nul_character_is_answered(client, staff_viewer, product):
+    client.force_login(staff_viewer)
+    response = client.get(OVERVIEW, {"q": "Aurora\x00"})
+    assert response.status_code == 200
+    assert product.name in response.content.decode()
+
+
+def test_the_reactions_api_refuses_out_of_range_dates_with_json(client, staff_viewer, product):
+    client.force_login(staff_viewer)
+    for to in ("9999-12-31", "0001-01-05"):
+        response = client.get(f"/api/v1/products/{product.pk}/reactions/", {"to": to})
+        assert response.status_code == 400 and "must lie between" in response.json()["error"]
