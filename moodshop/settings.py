@@ -313,6 +313,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "shop.tasks.refresh_product_popularity",
         "schedule": crontab(minute="*/15"),
     },
+    "clear-expired-sessions": {
+        "task": "shop.tasks.clear_expired_sessions",
+        "schedule": crontab(minute=5),
+    },
     "train-recommender": {
         "task": "recommender.tasks.train_recommender",
         "schedule": crontab(minute=40),

@@ -10,8 +10,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
-from django.db.models import Case, F, FloatField, Q, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q
 from django.db.models.query import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -173,20 +172,24 @@ POPULARITY_WEIGHTS = {
 def refresh_popularity() -> int:
     """Recompute every product's popularity from the recent interaction window.
 
+    Each shopper counts once per product and kind in the window (weighted by kind), so
+    one shopper reloading a page, or a script fetching it, cannot make it popular. A view
+    counts only once its page reported its dwell time: that report is sent by the page's
+    own script, which a cookie-less scraper (a new shopper per request) never runs.
     One aggregate query plus one bulk update, so it stays cheap for large catalogs.
     Returns how many products have a non-zero score.
     """
     since = timezone.now() - timezone.timedelta(days=settings.SHOP_POPULARITY_WINDOW_DAYS)
-    weight = Case(
-        *(When(kind=kind, then=Value(w)) for kind, w in POPULARITY_WEIGHTS.items()),
-        output_field=FloatField(),
+    counted = (
+        Interaction.objects.filter(created_at__gte=since, kind__in=list(POPULARITY_WEIGHTS))
+        .exclude(kind=Interaction.Kind.VIEW, dwell_seconds__isnull=True)
+        .values("product_id", "kind")
+        .annotate(shoppers=Count("shopper_id", distinct=True))
+        .values_list("product_id", "kind", "shoppers")
     )
-    scores = dict(
-        Interaction.objects.filter(created_at__gte=since)
-        .values_list("product_id")
-        .annotate(score=Coalesce(Sum(weight), 0.0))
-        .values_list("product_id", "score")
-    )
+    scores: dict[int, float] = {}
+    for product_id, kind, shoppers in counted:
+        scores[product_id] = scores.get(product_id, 0.0) + POPULARITY_WEIGHTS[kind] * shoppers
     products = list(Product.objects.only("pk", "popularity"))
     for product in products:
         product.popularity = scores.get(product.pk, 0.0)

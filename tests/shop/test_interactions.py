@@ -1,8 +1,10 @@
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from shop.models import Interaction
 from shop.services import refresh_popularity
@@ -68,8 +70,53 @@ def test_popularity_weights_views_carts_and_purchases(make_product):
     viewed, carted, bought, idle = (make_product() for _ in range(4))
     shopper = uuid.uuid4()
     for product, kind in ((viewed, "view"), (carted, "cart"), (bought, "purchase")):
-        Interaction.objects.create(kind=kind, product=product, shopper_id=shopper)
+        Interaction.objects.create(kind=kind, product=product, shopper_id=shopper, dwell_seconds=4.0)
     assert refresh_popularity() == 3
     for product in (viewed, carted, bought, idle):
         product.refresh_from_db()
     assert (viewed.popularity, carted.popularity, bought.popularity, idle.popularity) == (1, 3, 5, 0)
+
+
+def test_popularity_counts_each_shopper_once_per_product(make_product):
+    reloaded, liked = make_product(), make_product()
+    one = uuid.uuid4()
+    for _ in range(50):
+        Interaction.objects.create(kind="view", product=reloaded, shopper_id=one, dwell_seconds=2.0)
+    for _ in range(2):
+        Interaction.objects.create(kind="view", product=liked, shopper_id=uuid.uuid4(), dwell_seconds=2.0)
+    refresh_popularity()
+    reloaded.refresh_from_db(), liked.refresh_from_db()
+    assert (reloaded.popularity, liked.popularity) == (1, 2)
+
+
+def test_cookie_less_page_fetches_do_not_make_a_product_popular(client, make_product):
+    """400 GETs without cookies: 400 new shoppers, none of whose pages ever reported a dwell time."""
+    scraped, liked = make_product(), make_product()
+    for _ in range(400):
+        client.cookies.clear()
+        assert client.get(scraped.get_absolute_url()).status_code == 200
+    for _ in range(3):
+        client.cookies.clear()
+        view_id = open_product(client, liked)
+        assert client.post(f"/views/{view_id}/dwell/", {"seconds": 5}).status_code == 200
+    refresh_popularity()
+    scraped.refresh_from_db(), liked.refresh_from_db()
+    assert (scraped.popularity, liked.popularity) == (0, 3)
+
+
+def test_beat_clears_expired_sessions(client, make_product, settings):
+    from django.contrib.sessions.models import Session
+
+    from shop.tasks import clear_expired_sessions
+
+    assert settings.CELERY_BEAT_SCHEDULE["clear-expired-sessions"]["task"] == "shop.tasks.clear_expired_sessions"
+    product = make_product()
+    for _ in range(5):
+        client.cookies.clear()
+        client.get(product.get_absolute_url())
+    assert Session.objects.count() == 5
+    Session.objects.filter(pk__in=list(Session.objects.values_list("pk", flat=True)[:3])).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    assert clear_expired_sessions() == 3
+    assert Session.objects.count() == 2
