@@ -9,6 +9,7 @@ lists fall back to popularity; shoppers without history get popularity and what 
 most shoppers; products without history get content neighbours.
 """
 
+import logging
 import math
 import re
 import uuid
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Avg, Count, Q, Subquery
 from numpy.typing import NDArray
+from redis.exceptions import RedisError
 from scipy.sparse import csr_matrix
 
 from emotion.ml.labels import CLASSES, seconds_vector
@@ -31,6 +33,8 @@ from shop.models import Interaction, Product
 from shop.services import Shopper, owned_rows, popular_products
 
 from .store import DEFAULT, ServingModel, current_model
+
+logger = logging.getLogger(__name__)
 
 MAX_RESULTS = 100  # longest list one shopper or product gets; pages are cut from it
 HISTORY_LIMIT = 500  # most recent interactions that make up a shopper's live row
@@ -266,9 +270,22 @@ def _cold_start_pool(with_delight: bool) -> list[Ranked]:
     shopper, so it is cached briefly.
     """
     key = f"recommender:cold-start:{int(with_delight)}"
-    pool = cache.get(key)
+    try:
+        pool = cache.get(key)
+    except (RedisError, OSError) as exc:  # the cache is an optimisation: the database answers without it
+        logger.warning("Cache unavailable (%s); computing the cold-start list from the database", exc)
+        return _cold_start_pool_from_database(with_delight)
     if pool is not None:
         return pool
+    pool = _cold_start_pool_from_database(with_delight)
+    try:
+        cache.set(key, pool, settings.RECOMMENDER_COLD_START_CACHE_SECONDS)
+    except (RedisError, OSError) as exc:
+        logger.warning("Cache unavailable (%s); the cold-start list is not cached", exc)
+    return pool
+
+
+def _cold_start_pool_from_database(with_delight: bool) -> list[Ranked]:
     rows = Product.objects.available().order_by("-popularity", "pk").values_list("pk", "popularity", "category_id")
     popularity = {pk: value for pk, value, _ in rows[: 2 * MAX_RESULTS]}
     category_of = {pk: category for pk, _, category in rows[: 2 * MAX_RESULTS]}
@@ -292,7 +309,6 @@ def _cold_start_pool(with_delight: bool) -> list[Ranked]:
         reason = "delight" if affect > max(share, 0.0) else "popular"
         pool.append(Ranked(product_id, share + affect, share, affect, reason, category=category_of.get(product_id)))
     pool.sort(key=lambda r: (-r.score, r.product_id))
-    cache.set(key, pool, settings.RECOMMENDER_COLD_START_CACHE_SECONDS)
     return pool
 
 
