@@ -17,10 +17,11 @@ from rest_framework.authentication import CSRFCheck, TokenAuthentication
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from moodshop.api import api_error
+from moodshop.clients import client_address
 from shop.services import current_shopper
 
 from . import services, tasks
@@ -53,21 +54,37 @@ class CsrfForEveryone(permissions.BasePermission):
         return True
 
 
-class ShopperRateThrottle(ScopedRateThrottle):
-    """The view's ``throttle_scope`` rate, counted per shopper (session's shopper id), not per
-    IP: shoppers behind one NAT must not throttle each other."""
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": current_shopper(request).shopper_id}
+class _TolerantThrottle:
+    """The counters live in Redis: while it is down, let requests through rather than fail
+    them; the frame itself then gets a 503 if it cannot be queued either."""
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         try:
             return super().allow_request(request, view)
         except (RedisError, OSError) as exc:
-            # The counters live in Redis: while it is down, let requests through rather than
-            # fail them; the frame itself then gets a 503 if it cannot be queued either.
             logger.warning("Rate limiter unavailable (%s); not throttling", exc)
             return True
+
+
+class ShopperRateThrottle(_TolerantThrottle, ScopedRateThrottle):
+    """The view's ``throttle_scope`` rate, counted per shopper (session's shopper id): shoppers
+    behind one NAT must not throttle each other."""
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": current_shopper(request).shopper_id}
+
+
+class AddressRateThrottle(_TolerantThrottle, SimpleRateThrottle):
+    """The ``frames_address`` rate, counted per client address across all its sessions: a new
+    session costs nothing, so a per-shopper limit alone does not bound one client.
+
+    The address is the trusted proxy's header or the socket's (``moodshop.clients``).
+    """
+
+    scope = "frames_address"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
 
 
 class _InMemoryUploads(MemoryFileUploadHandler):
@@ -229,7 +246,7 @@ class FrameView(APIView):
     """
 
     permission_classes = [CsrfForEveryone]
-    throttle_classes = [ShopperRateThrottle]
+    throttle_classes = [ShopperRateThrottle, AddressRateThrottle]
     throttle_scope = "frames"
     parser_classes = [MultiPartParser, RawImageParser]
 
@@ -237,20 +254,6 @@ class FrameView(APIView):
         request.upload_handlers = [_InMemoryUploads(request)]
         return super().initialize_request(request, *args, **kwargs)
 
-    @extend_schema(
-        request={"multipart/form-data": FrameUpload, "image/jpeg": bytes},
-        responses={
-            202: inline_serializer(
-                "FrameQueued", {"status": serializers.CharField(), "seq": serializers.IntegerField()}
-            ),
-            400: OpenApiResponse(description="Invalid frame or metadata"),
-            403: OpenApiResponse(description="No consent, or CSRF failed"),
-            404: OpenApiResponse(description="Unknown product or view"),
-            413: OpenApiResponse(description="Frame too large"),
-            429: OpenApiResponse(description="Too many frames"),
-            503: OpenApiResponse(description="Broker unavailable, or capture off (no memory-backed broker folder)"),
-        },
-    )
     def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         """Refuse an oversized body from its ``Content-Length`` before anything reads it.
 
@@ -268,6 +271,20 @@ class FrameView(APIView):
             raise api_error(f"The frame is larger than {limit} bytes.", "too_large", 413)
         super().initial(request, *args, **kwargs)
 
+    @extend_schema(
+        request={"multipart/form-data": FrameUpload, "image/jpeg": bytes},
+        responses={
+            202: inline_serializer(
+                "FrameQueued", {"status": serializers.CharField(), "seq": serializers.IntegerField()}
+            ),
+            400: OpenApiResponse(description="Invalid frame or metadata"),
+            403: OpenApiResponse(description="No consent, or CSRF failed"),
+            404: OpenApiResponse(description="Unknown product or view"),
+            413: OpenApiResponse(description="Frame too large"),
+            429: OpenApiResponse(description="Too many frames"),
+            503: OpenApiResponse(description="Broker unavailable, or capture off (no memory-backed broker folder)"),
+        },
+    )
     def post(self, request: Request) -> Response:
         _refuse_if_capture_is_off()
         limit = settings.EMOTION_MAX_FRAME_BYTES

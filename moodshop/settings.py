@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     "shop",
     "emotion",
     "recommender",
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it answers a locked-out login
 ]
 
 ROOT_URLCONF = "moodshop.urls"
@@ -106,6 +108,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one account from
+# one client address, that pair is refused (429, no password hashed) for the cool-off. Keyed on
+# the pair, so neither a shared address (a NAT, a proxy) nor an attacker naming a victim's
+# account locks anyone else out. Attempts live in the database: they work with Redis down.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "moodshop.clients.client_address"
+# The request header (META name) carrying the client's address, set only where a trusted
+# reverse proxy overwrites it (compose: HTTP_X_REAL_IP); empty: the socket address is used.
+CLIENT_ADDRESS_HEADER = env.str("CLIENT_ADDRESS_HEADER", default="")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "shop:home"
 LOGOUT_REDIRECT_URL = "shop:home"
@@ -242,6 +261,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "frames": env.str("EMOTION_FRAME_RATE_LIMIT", default="5/second"),
+        # Per client address, across its sessions (a new session is free): room for about ten
+        # shoppers behind one NAT at the capture rate.
+        "frames_address": env.str("EMOTION_FRAME_ADDRESS_RATE_LIMIT", default="25/second"),
     },
     "EXCEPTION_HANDLER": "moodshop.api.exception_handler",
 }
