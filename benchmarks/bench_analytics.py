@@ -26,6 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import (
     ROOT,
+    database_url,
     drop_database,
     fresh_database,
     latency_summary,
@@ -84,15 +85,20 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=50, help="seed_demo scale (50: 10k products)")
     parser.add_argument("--requests", type=int, default=40, help="timed requests per page kind")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="time the database a --keep run left (no seeding)")
     args = parser.parse_args()
 
-    env = server_env(
-        fresh_database(DB), MEDIA_ROOT="/tmp/moodshop-bench-media", STATIC_ROOT="/tmp/moodshop-bench-static"
-    )
-    manage(env, "collectstatic", "--noinput", "-v0")
-    manage(env, "migrate", "--noinput", "-v0")
-    seed_demo = manage(env, "seed_demo", "--scale", str(args.scale))
-    seed_reactions = manage(env, "seed_reactions", "--events", str(args.events), "--days", "60")
+    paths = {"MEDIA_ROOT": "/tmp/moodshop-bench-media", "STATIC_ROOT": "/tmp/moodshop-bench-static"}
+    if args.reuse:
+        env = server_env(database_url(DB), **paths)
+        manage(env, "migrate", "--noinput", "-v0")
+        seed_demo = seed_reactions = 0.0
+    else:
+        env = server_env(fresh_database(DB), **paths)
+        manage(env, "collectstatic", "--noinput", "-v0")
+        manage(env, "migrate", "--noinput", "-v0")
+        seed_demo = manage(env, "seed_demo", "--scale", str(args.scale))
+        seed_reactions = manage(env, "seed_reactions", "--events", str(args.events), "--days", "60")
     setup_django(env)
 
     from django.conf import settings
@@ -110,7 +116,9 @@ def main() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    admin = get_user_model().objects.create_superuser("bench-admin", "bench@example.com", "bench-" + "x" * 20)
+    admin = get_user_model().objects.filter(
+        username="bench-admin"
+    ).first() or get_user_model().objects.create_superuser("bench-admin", "bench@example.com", "bench-" + "x" * 20)
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(admin)
 
@@ -167,6 +175,7 @@ def main() -> None:
         "timed_products_with_enough_viewers_30_days": len(
             products_with_enough_viewers(parse_period({}), dict.fromkeys(product_ids, 0))
         ),
+        "reused_database": args.reuse,
         "seconds_seed_demo": round(seed_demo, 1),
         "seconds_seed_reactions": round(seed_reactions, 1),
         "pages": results,

@@ -22,12 +22,16 @@ ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
+def database_url(name: str) -> str:
+    return urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{name}"))
+
+
 def fresh_database(name: str) -> str:
     """Drop and create a benchmark database; return its URL."""
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
-    return urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{name}"))
+    return database_url(name)
 
 
 def drop_database(name: str) -> None:
