@@ -24,7 +24,9 @@ from django.db.models import (
     Avg,
     Case,
     Count,
+    DurationField,
     Exists,
+    ExpressionWrapper,
     F,
     FloatField,
     Max,
@@ -536,25 +538,40 @@ def viewing_time(product: Product, period: Period, seconds: int = VIEWING_SECOND
     """The share of views showing each emotion at second 0, 1, 2, ... of the view (raw events).
 
     A view is on screen up to its reported dwell time (or its last reaction when none came);
-    a reaction counts in every second it overlaps.
+    a reaction counts in every second it overlaps. Two queries, both cut by the database: one
+    row per reacting view (how long it was on screen), and the reactions that began within the
+    chart's first ``seconds`` (as offsets from the view's start); numpy does the counting.
     """
-    rows = list(
-        ReactionEvent.objects.filter(product=product, started_at__gte=period.start_at, started_at__lt=period.end_at)
-        .values_list("view_id", "view__created_at", "view__dwell_seconds", "emotion", "started_at", "ended_at")
-        .order_by()
+    events = ReactionEvent.objects.filter(
+        product=product, started_at__gte=period.start_at, started_at__lt=period.end_at
+    ).order_by()
+    per_view = list(
+        events.values("view_id")
+        .annotate(
+            dwell=Max("view__dwell_seconds"),
+            last=Max(ExpressionWrapper(F("ended_at") - F("view__created_at"), output_field=DurationField())),
+        )
+        .values_list("view_id", "dwell", "last")
     )
-    if not rows:
+    if not per_view:
         return [ViewingSecond(s, 0, dict.fromkeys(CLASSES, 0)) for s in range(seconds)]
-    views = {view: i for i, view in enumerate(dict.fromkeys(r[0] for r in rows))}
-    showing = np.zeros((len(views), seconds, len(CLASSES)), dtype=bool)
-    on_screen = np.zeros(len(views))
-    for view, opened, dwell, emotion, start, end in rows:
-        i = views[view]
-        first, last = (start - opened).total_seconds(), (end - opened).total_seconds()
-        on_screen[i] = max(on_screen[i], dwell or 0.0, last)
-        lo, hi = max(int(np.floor(first)), 0), min(int(np.ceil(last)), seconds)
-        if lo < hi:
-            showing[i, lo:hi, CLASS_TO_INDEX[emotion]] = True
+    index = {view: i for i, (view, _, _) in enumerate(per_view)}
+    on_screen = np.array([max(dwell or 0.0, last.total_seconds()) for _, dwell, last in per_view])
+    early = events.filter(started_at__lt=F("view__created_at") + timedelta(seconds=seconds)).values_list(
+        "view_id",
+        "emotion",
+        ExpressionWrapper(F("started_at") - F("view__created_at"), output_field=DurationField()),
+        ExpressionWrapper(F("ended_at") - F("view__created_at"), output_field=DurationField()),
+    )
+    rows = list(early)
+    view_of = np.array([index[r[0]] for r in rows], dtype=np.int64)
+    emotion_of = np.array([CLASS_TO_INDEX[r[1]] for r in rows], dtype=np.int64)
+    first = np.floor([r[2].total_seconds() for r in rows]) if rows else np.empty(0)
+    last = np.ceil([r[3].total_seconds() for r in rows]) if rows else np.empty(0)
+    showing = np.zeros((len(per_view), seconds, len(CLASSES)), dtype=bool)
+    for second in range(seconds):
+        during = (first <= second) & (last > second)
+        showing[view_of[during], second, emotion_of[during]] = True
     present = on_screen[:, None] > np.arange(seconds)[None, :]
     counts = (showing & present[:, :, None]).sum(axis=0)
     return [
@@ -646,7 +663,7 @@ def segments(product: Product, period: Period) -> list[Segment]:
     )
     views = {
         pk: (user_id if user_id is not None else shopper_id, returning, user_id is not None)
-        for pk, shopper_id, user_id, returning in Interaction.objects.filter(pk__in={view for view, *_ in totals})
+        for pk, shopper_id, user_id, returning in Interaction.objects.filter(pk__in=events.values("view_id"))
         .annotate(returning=Exists(earlier))
         .values_list("pk", "shopper_id", "user_id", "returning")
     }
