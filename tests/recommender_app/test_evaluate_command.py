@@ -56,6 +56,29 @@ def test_without_timestamps_only_the_random_split_runs(tmp_path, settings):
         call_command("evaluate_recommender", "--interactions", str(data), "--splits", "time")
 
 
+def test_a_progress_bar_counts_every_run(tmp_path, settings, monkeypatch):
+    """One tick per (split, seed) run, its total known up front, so the bar has an ETA."""
+    from recommender.management.commands import evaluate_recommender
+
+    bars = []
+
+    class Bar(evaluate_recommender.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **{**kwargs, "disable": True})
+            self.ticks = 0
+            bars.append(self)
+
+        def update(self, n=1):
+            self.ticks += n
+
+    monkeypatch.setattr(evaluate_recommender, "tqdm", Bar)
+    settings.RECOMMENDER_CANDIDATES = SMALL_GRID
+    data = tmp_path / "shop.tsv"
+    write_tsv(data, timestamps=True)
+    call_command("evaluate_recommender", "--interactions", str(data), "--seeds", "5")
+    assert [(bar.total, bar.ticks) for bar in bars] == [(10, 10)]
+
+
 @pytest.mark.parametrize(
     ("content", "args", "message"),
     [("u\ti\tview\n", ["--seeds", "3"], "at least 5"), ("u\ti\n", [], "3 or 4 tab-separated")],

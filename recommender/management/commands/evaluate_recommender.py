@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 from recommender.ml.comparison import compare, summarise, table
 from recommender.ml.datasets import DATASETS_DIR, load_tsv
@@ -104,13 +105,22 @@ class Command(BaseCommand):
         name = options["name"] or options["interactions"].stem
         config = pipeline_config(len(data.items))
 
+        seeds = range(options["first_seed"], options["first_seed"] + options["seeds"])
+        splits = options["splits"] or (["random", "time"] if data.last_seen is not None else ["random"])
+        # One tick per (split, seed) run, with an ETA; on a terminal only, so piped output stays clean.
+        bar = tqdm(total=len(splits) * len(seeds), desc="evaluation runs", unit=" run", disable=None)
+
         def progress(run: dict[str, Any]) -> None:
             ndcg = {model: round(figures["ndcg"], 4) for model, figures in run["test"].items()}
-            self.stdout.write(f"{run['split']} seed {run['seed']}: {run['selected']} -> {ndcg}")
+            line = f"{run['split']} seed {run['seed']}: {run['selected']} -> {ndcg}"
+            if bar.disable:
+                self.stdout.write(line)
+            else:
+                bar.write(line)
+            bar.update()
 
-        with threadpool_limits(options["threads"], "blas"):
-            seeds = range(options["first_seed"], options["first_seed"] + options["seeds"])
-            result = compare(data, config, seeds, options["splits"], options["threads"], progress)
+        with threadpool_limits(options["threads"], "blas"), bar:
+            result = compare(data, config, seeds, splits, options["threads"], progress)
         self._report({"benchmark": "recommender_engines", "data": name, **result}, options["json"])
 
     def _merge(self, options: dict[str, Any]) -> None:
