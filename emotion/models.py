@@ -79,6 +79,8 @@ class EmotionObservation(ShopperData):
     probabilities = models.JSONField(null=True, blank=True)
     model_version = models.CharField(max_length=64)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.STORED)
+    # The face's quality score (emotion.ml.quality) in [0, 1]; null when no face was scored.
+    quality = models.FloatField(null=True, blank=True)
     # Indexed for the sweep that closes the reactions of views gone quiet (emotion.tasks).
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

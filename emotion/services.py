@@ -6,10 +6,13 @@ withdrawing erases, how the daily rollup is counted) is written once. Who owns a
 """
 
 import heapq
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -32,7 +35,7 @@ from .models import (
     ProductViewerSketch,
     ReactionEvent,
 )
-from .reactions import Frame, build_reactions
+from .reactions import Frame, Rules, build_reactions
 
 # --- Consent -----------------------------------------------------------------------------
 
@@ -225,6 +228,7 @@ class Classification:
     confidence: float | None = None
     probabilities: dict[str, float] | None = None
     outcome: Outcome | None = None
+    quality: float | None = None  # emotion.ml.quality score of the face, when one was found
 
     @property
     def status(self) -> Outcome:
@@ -270,6 +274,7 @@ def record_observation(
                     probabilities=result.probabilities,
                     model_version=model_version,
                     outcome=result.status,
+                    quality=result.quality,
                 )
         except IntegrityError:
             return False
@@ -286,6 +291,21 @@ def refresh_view_reactions(view: Interaction) -> list[ReactionEvent]:
         if not _lock_consent(view):
             return []
         return _rebuild_reactions(view)
+
+
+@lru_cache(maxsize=1)
+def reaction_rules() -> Rules:
+    """The reaction rules, with the served model's confidence cut when its card has one.
+
+    The cut is chosen on the validation split for each model (``emotion.ml.calibrate``),
+    since a new model's confidences shift.
+    """
+    card = Path(settings.EMOTION_MODEL_DIR) / "model_card.json"
+    try:
+        cut = json.loads(card.read_text()).get("calibration", {}).get("min_confidence")
+    except (OSError, ValueError):
+        cut = None
+    return Rules(min_confidence=cut) if cut is not None else Rules()
 
 
 def _rebuild_reactions(view: Interaction) -> list[ReactionEvent]:
@@ -309,7 +329,7 @@ def _rebuild_reactions(view: Interaction) -> list[ReactionEvent]:
             mean_confidence=r.mean_confidence,
             frames=r.frames,
         )
-        for r in build_reactions(frames, view_end=view_end)
+        for r in build_reactions(frames, reaction_rules(), view_end=view_end)
     )
     refresh_affect_summary(view.shopper_id, view.product_id, view.user_id)
     for day in old_days | {timezone.localdate(e.started_at) for e in events}:

@@ -172,11 +172,15 @@ def classify_single_face(model, frame: bytes) -> services.Classification:
     distance, and no one can tell which of them consented: it is a gap with outcome
     "several faces", and no face in it is classified. A clearly smaller face (a passer-by
     far behind, a poster) is ignored and the largest face, the shopper's, is classified.
+    A face whose quality score (``emotion.ml.quality``: sharpness, size, exposure) is under
+    the model card's threshold is a "low quality" gap: blurred or tiny faces are where the
+    model is confidently wrong.
     """
     from emotion.ml.detect import DETECT_MAX_SIDE
     from emotion.ml.inference import decode_image
     from emotion.ml.labels import CLASSES
     from emotion.ml.preprocess import crop_face, pad_box, to_gray
+    from emotion.ml.quality import face_quality
 
     image = decode_image(frame, max_side=DETECT_MAX_SIDE)
     boxes = model.detector(image, bgr=False)  # largest first
@@ -185,12 +189,18 @@ def classify_single_face(model, frame: bytes) -> services.Classification:
     if len(boxes) > 1 and _area(boxes[1]) >= settings.EMOTION_SEVERAL_FACES_AREA_RATIO * _area(boxes[0]):
         return services.Classification(None, outcome=Outcome.SEVERAL_FACES)
     gray = to_gray(image, bgr=False)
-    probabilities = model.classify_faces(crop_face(gray, pad_box(boxes[0], gray.shape))[None])[0]
+    box = pad_box(boxes[0], gray.shape)
+    face = crop_face(gray, box)
+    score = face_quality(face, min(box[2], box[3])).score
+    if model.quality_threshold is not None and score < model.quality_threshold:
+        return services.Classification(None, outcome=Outcome.LOW_QUALITY, quality=score)
+    probabilities = model.classify_faces(face[None])[0]
     best = int(probabilities.argmax())
     return services.Classification(
         CLASSES[best],
         float(probabilities[best]),
         {name: float(p) for name, p in zip(CLASSES, probabilities, strict=True)},
+        quality=score,
     )
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import minimize_scalar
 
 _EPS = 1e-7
 
@@ -28,6 +27,7 @@ def apply_temperature(probs: NDArray[np.floating], temperature: float) -> NDArra
 
 def fit_temperature(probs: NDArray[np.floating], labels: NDArray[np.int64]) -> float:
     """The temperature minimising the negative log-likelihood of ``labels``."""
+    from scipy.optimize import minimize_scalar  # training-time only; the worker just applies it
 
     def nll(log_t: float) -> float:
         p = apply_temperature(probs, float(np.exp(log_t)))

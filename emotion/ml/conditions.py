@@ -127,6 +127,12 @@ HEADLINE: Final[tuple[str, ...]] = (
 )
 
 
+def face_px(name: str) -> float:
+    """The face's side in frame pixels under condition ``name`` (small faces are upscaled to 48)."""
+    kind, strength, _ = CONDITIONS[name]
+    return float(strength) if kind == "low resolution" else 48.0
+
+
 def apply(name: str, faces: NDArray[np.uint8], seed: int = 0) -> NDArray[np.uint8]:
     """Apply benchmark condition ``name`` to (N,48,48) faces, reproducibly."""
     _, _, fn = CONDITIONS[name]

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from emotion.ml.calibrate import apply_temperature
 from emotion.ml.detect import DEFAULT_DETECTOR, DETECT_MAX_SIDE, get_detector
 from emotion.ml.labels import CLASSES
 from emotion.ml.preprocess import Box, crop_face, pad_box, to_gray, to_network_input
@@ -163,13 +164,20 @@ class EmotionClassifier:
             raise ModelNotFoundError(f"No emotion.tflite or emotion.keras in {model_dir}")
         self.model_version = model_version_of(model_file)
         self.tta = tta
+        card_path = model_dir / "model_card.json"
+        card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+        # Chosen on the validation split for this very model (emotion.ml.release); a model
+        # without them (an older card) is served uncalibrated with the reactions' default cut.
+        self.temperature: float = card.get("calibration", {}).get("temperature", 1.0)
+        self.min_confidence: float | None = card.get("calibration", {}).get("min_confidence")
+        self.quality_threshold: float | None = card.get("quality", {}).get("threshold")
         self._lock = threading.Lock()  # the TFLite interpreter is not re-entrant
 
     def classify_faces(self, faces: NDArray[np.uint8]) -> NDArray[np.float32]:
-        """Probabilities (N,7) for 48x48 grayscale uint8 faces (N,48,48)."""
+        """Calibrated probabilities (N,7) for 48x48 grayscale uint8 faces (N,48,48)."""
         x = to_network_input(faces)
         with self._lock:
-            return predict_proba(self._predict, x, self.tta)
+            return apply_temperature(predict_proba(self._predict, x, self.tta), self.temperature)
 
     def analyze(
         self, frame: NDArray[np.uint8], *, bgr: bool = True, largest_only: bool = False

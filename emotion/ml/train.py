@@ -45,11 +45,10 @@ import tensorflow as tf
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from emotion.ml import checkpoint, distill, swa
+from emotion.ml import checkpoint, distill, release, swa
 from emotion.ml.augment import AugmentConfig, augment_batch
 from emotion.ml.datasets import load_dataset, stratified_split
 from emotion.ml.evaluate import compute_metrics, write_report
-from emotion.ml.export import export_tflite
 from emotion.ml.inference import keras_predictor, tflite_predictor
 from emotion.ml.labels import CLASSES, NUM_CLASSES
 from emotion.ml.models import build_model
@@ -62,6 +61,7 @@ TFLITE_FILE = "emotion.tflite"
 CARD_FILE = "model_card.json"
 TEST_JSON = "eval_publictest.json"
 TEST_PNG = "confusion_publictest.png"
+REPRESENTATIVE_FACES = 300  # training faces that fix the int8 export's activation scales
 BATCHNORM_FACES = 6000  # training faces the weight average's BatchNorm statistics are measured on
 
 
@@ -502,14 +502,16 @@ def publish(
     model.save(out / MODEL_FILE)
 
     images, labels = load_dataset(args.data, args.usage)
-    _, val_idx = stratified_split(labels, split["fraction"], split["seed"])
+    train_idx, val_idx = stratified_split(labels, split["fraction"], split["seed"])
     x_val, y_val = to_network_input(images[val_idx]), labels[val_idx]
-    agreement = export_tflite(model, out / TFLITE_FILE, x_val)
+    representative = to_network_input(images[np.random.default_rng(0).permutation(train_idx)[:REPRESENTATIVE_FACES]])
+    exports = release.choose_export(model, out / TFLITE_FILE, x_val, y_val, representative, args.threads)
     # Reports measure the LiteRT file the worker serves (and run several times faster than Keras here).
     predict = tflite_predictor(out / TFLITE_FILE, num_threads=args.threads)
+    val_probs = predict(x_val)
     val_metrics = {
-        name: compute_metrics(y_val, predict_proba(predict, x_val, tta).argmax(1), version + suffix)
-        for name, tta, suffix in (("plain", False, ""), ("tta", True, TTA_SUFFIX))
+        "plain": compute_metrics(y_val, val_probs.argmax(1), version),
+        "tta": compute_metrics(y_val, predict_proba(predict, x_val, True).argmax(1), version + TTA_SUFFIX),
     }
     card = {
         "model_version": version,
@@ -552,7 +554,10 @@ def publish(
             "report_uses_tta": args.tta,
         }
         card["test_metrics"] = {k: _summary(v) for k, v in reports.items()}
-    card["tflite_agreement"] = agreement
+    card["exports"] = exports
+    card["tflite_agreement"] = exports["variants"][exports["served"]]["agreement"]
+    card["calibration"] = release.calibration(val_probs, y_val)
+    card["quality"] = release.quality_threshold(predict, images[val_idx], y_val)
     (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     return card
 

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 from django.conf import settings
 
+from emotion.ml.calibrate import apply_temperature
 from emotion.ml.export import reference_faces
 from emotion.ml.inference import EmotionClassifier
 from emotion.ml.preprocess import to_network_input
@@ -21,9 +22,10 @@ def test_shipped_model_reproduces_its_cards_export_check() -> None:
     keras_probs = model.predict(to_network_input(reference_faces()), verbose=0)
     np.testing.assert_allclose(keras_probs, reference["keras"], atol=1e-4)
 
-    classifier = EmotionClassifier(MODEL_DIR, tta=False)  # the worker's path: the LiteRT export
+    classifier = EmotionClassifier(MODEL_DIR, tta=False)  # the worker's path: the LiteRT export, calibrated
     assert classifier.model_version == card["model_version"]
-    np.testing.assert_allclose(classifier.classify_faces(reference_faces()), reference["tflite"], atol=1e-4)
+    expected = apply_temperature(np.array(reference["tflite"]), card.get("calibration", {}).get("temperature", 1.0))
+    np.testing.assert_allclose(classifier.classify_faces(reference_faces()), expected, atol=1e-4)
 
 
 def test_shipped_report_belongs_to_the_shipped_model() -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from emotion.ml import train
+from emotion.ml.calibrate import apply_temperature
 from emotion.ml.inference import EmotionClassifier
 
 REPORT_KEYS = {"accuracy", "macro_f1", "per_class", "confusion", "classes", "n", "model_version"}
@@ -60,8 +61,17 @@ def test_train_resume_and_ship(tiny_npz: Path, tmp_path: Path) -> None:
     assert (tmp_path / "bench" / "eval.json").read_text() == (out / "eval_publictest.json").read_text()
     assert (out / "confusion_publictest.png").stat().st_size > 0
 
-    shipped = EmotionClassifier(out, tta=False)  # served through the TFLite export
-    np.testing.assert_allclose(shipped.classify_faces(np.zeros((2, 48, 48), np.uint8)), probs, atol=1e-4)
+    # Each shipped model is calibrated, given a quality threshold and an export chosen on validation.
+    assert card["calibration"]["temperature"] > 0 and 0 < card["calibration"]["min_confidence"] < 1
+    assert card["calibration"]["ece_after"] <= card["calibration"]["ece_before"] + 1e-9
+    assert 0 <= card["quality"]["threshold"] < 1 and "blur 1.5" in card["quality"]["validation"]
+    assert card["exports"]["served"] in {"dynamic", "int8"} and set(card["exports"]["variants"]) == {"dynamic", "int8"}
+    assert sorted(p.name for p in out.glob("*.tflite")) == ["emotion.tflite"]
+
+    shipped = EmotionClassifier(out, tta=False)  # served through the TFLite export, calibrated
+    expected = apply_temperature(probs, card["calibration"]["temperature"])
+    tolerance = 1e-4 if card["exports"]["served"] == "dynamic" else 2e-2
+    np.testing.assert_allclose(shipped.classify_faces(np.zeros((2, 48, 48), np.uint8)), expected, atol=tolerance)
 
 
 @pytest.mark.filterwarnings("ignore:TensorFlow already initialised")
