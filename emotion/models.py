@@ -199,3 +199,37 @@ class ProductViewerSketch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} product {self.product_id}"
+
+
+class ModelReport(models.Model):
+    """No table: gives the served model's report page an admin entry and its own permission.
+
+    ``emotion.view_model_report`` is granted explicitly (superusers have it); the page reads
+    the model card, never the database.
+    """
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("view_model_report", "Can view the served emotion model's report")]
+        verbose_name = verbose_name_plural = "model report"
+
+    def __str__(self) -> str:
+        return "model report"
+
+
+class EmotionLab(models.Model):
+    """No table: gives the emotion lab (classify one uploaded image) an admin entry and a permission.
+
+    ``emotion.use_emotion_lab``: the lab runs the served model on images staff have the right
+    to use; it stores nothing (``emotion.lab``).
+    """
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("use_emotion_lab", "Can use the emotion lab")]
+        verbose_name = verbose_name_plural = "emotion lab"
+
+    def __str__(self) -> str:
+        return "emotion lab"

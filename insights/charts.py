@@ -6,20 +6,11 @@ read well without scripts, in screen readers and when printed.
 
 from dataclasses import dataclass
 
+from emotion.charts import COLOURS
 from emotion.ml.labels import CLASSES
 
 from .services import Bucket, EmotionMix, ViewingSecond
 
-# One colour per emotion, used by every chart and legend (colour-blind-friendly Tableau palette).
-COLOURS: dict[str, str] = {
-    "angry": "#d62728",
-    "disgust": "#8c564b",
-    "fear": "#9467bd",
-    "happy": "#2ca02c",
-    "sad": "#1f77b4",
-    "surprise": "#ff7f0e",
-    "neutral": "#a0a0a0",
-}
 CHART_WIDTH, CHART_HEIGHT = 960, 200
 SPARK_WIDTH, SPARK_HEIGHT = 80, 28
 
