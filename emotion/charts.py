@@ -55,6 +55,8 @@ def _nice_step(span: float, ticks: int) -> float:
 
 
 def _label(value: float, step: float) -> str:
+    if value == 0:
+        return "0"
     if step >= 1:
         return f"{value:.0f}"
     if abs(value) < 1e-3 and value != 0:

@@ -383,6 +383,10 @@ EMOTION_WORKER_TTA = env.bool("EMOTION_WORKER_TTA", default=False)
 # Only the consenting shopper's face is classified: a frame whose second-largest face has at
 # least this share of the largest face's area is a gap ("several faces"), see emotion.tasks.
 EMOTION_SEVERAL_FACES_AREA_RATIO = env.float("EMOTION_SEVERAL_FACES_AREA_RATIO", default=0.5)
+# The staff emotion lab (admin) checks the model on an uploaded photo, with the frames API's
+# rules at photo-sized limits; the upload is held in memory, never on disk (emotion.lab).
+EMOTION_LAB_MAX_BYTES = env.int("EMOTION_LAB_MAX_BYTES", default=4 * 1024 * 1024)
+EMOTION_LAB_MAX_SIDE = env.int("EMOTION_LAB_MAX_SIDE", default=4096)
 # A view's reaction events are rebuilt at most once per this many seconds while frames
 # arrive, and again when the view ends (dwell report, or a sweep a minute later).
 EMOTION_REACTION_REFRESH_SECONDS = env.float("EMOTION_REACTION_REFRESH_SECONDS", default=2.0)

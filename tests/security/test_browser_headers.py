@@ -2,6 +2,7 @@
 markup that a strict CSP can run (no inline script, style or event handler). The API docs pages
 alone get the two additions their UIs need."""
 
+import io
 import re
 
 import pytest
@@ -58,7 +59,7 @@ def assert_no_inline_code(response, name: str) -> None:
 
 
 @pytest.fixture
-def pages(client: Client, product, make_product, django_user_model) -> dict[str, object]:
+def pages(client: Client, product, make_product, django_user_model, face_jpeg) -> dict[str, object]:
     """One response per page type, with data in it (a cart line, an order, recommendation panels)."""
     make_product(name="Another thing")
     got = {
@@ -91,6 +92,11 @@ def pages(client: Client, product, make_product, django_user_model) -> dict[str,
     got["admin product list"] = staff.get(reverse("admin:shop_product_changelist"))
     got["admin analytics"] = staff.get(reverse("admin:insights_productreaction_changelist"))
     got["admin product analytics"] = staff.get(reverse("admin:insights_productreaction_product", args=[product.pk]))
+    got["admin model report"] = staff.get(reverse("admin:emotion_modelreport_changelist"))
+    got["admin emotion lab"] = staff.get(reverse("admin:emotion_emotionlab_changelist"))
+    photo = io.BytesIO(face_jpeg)
+    photo.name = "face.jpg"
+    got["admin emotion lab result"] = staff.post(reverse("admin:emotion_emotionlab_changelist"), {"image": photo})
     return got
 
 
@@ -103,6 +109,7 @@ def test_every_page_type_sends_the_browser_guard(pages):
 def test_no_page_needs_inline_script_or_style(pages):
     html_pages = {name: r for name, r in pages.items() if r["Content-Type"].startswith("text/html")}
     assert {"home", "product", "cart", "checkout", "order confirmation", "admin analytics"} <= html_pages.keys()
+    assert b'class="em-bar"' in pages["admin emotion lab result"].content  # a face's bars were drawn
     for name, response in html_pages.items():
         if name not in DOCS_PAGES:  # the docs pages have no inline script, but their UIs add styles
             assert_no_inline_code(response, name)
