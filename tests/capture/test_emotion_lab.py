@@ -124,6 +124,18 @@ def test_a_post_without_a_file_is_a_clear_error(lab):
     assert page.status_code == 400 and "Choose an image" in page.context["error"]
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'--xx\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\nabc', "boundary=xx"),
+        (b"garbage", ""),
+    ],
+)
+def test_a_malformed_form_is_a_bad_request(lab, body, content_type):
+    response = lab.generic("POST", reverse(URL), body, content_type=f"multipart/form-data; {content_type}".strip("; "))
+    assert response.status_code == 400
+
+
 def test_the_upload_is_checked_for_csrf(lab_user, astronaut_png):
     client = Client(enforce_csrf_checks=True)
     client.force_login(lab_user)
