@@ -1,4 +1,5 @@
-"""Admin pages of the "Product reactions" section: the overview dashboard and one page per product.
+"""Admin pages of the "Product reactions" section (the overview dashboard and one page per product)
+and of the "Experiment reports" (one page per online experiment).
 
 Views only parse the filters (``forms``) and pick a template; the figures come from
 ``services``, the chart geometry from ``charts``.
@@ -19,22 +20,25 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from emotion.ml.labels import CLASSES
+from recommender import experiments as recommender_experiments
 from shop.models import Category, Product
 
-from . import services
+from . import experiment_report, services
 from .charts import (
+    ARM_COLOURS,
     CHART_HEIGHT,
     CHART_WIDTH,
     COLOURS,
     SPARK_HEIGHT,
     SPARK_WIDTH,
+    interval_bars,
     share_bar,
     sparkline,
     stacked_columns,
     viewing_lines,
 )
 from .forms import DEFAULT_DAYS, Period, PeriodError, parse_comparison, parse_period
-from .models import ProductReaction
+from .models import ExperimentReport, ProductReaction
 
 # --- CSV ----------------------------------------------------------------------------------------
 
@@ -198,3 +202,76 @@ class ProductReactionAdmin(admin.ModelAdmin):
             [services.product_csv(product, period)],
             f"reactions_{product.slug}_{period.start}_{period.end}_{period.granularity}.csv",
         )
+
+
+@admin.register(ExperimentReport)
+class ExperimentReportAdmin(admin.ModelAdmin):
+    """The online experiments' results, read-only; experiments are set up in Recommender → Experiments."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path("", wrap(self.list_view), name=f"{name}_changelist"),
+            path("<int:experiment_id>/", wrap(self.report_view), name=f"{name}_report"),
+            path("<int:experiment_id>/export.csv", wrap(self.csv_view), name=f"{name}_export"),
+        ]
+
+    def _check(self, request: HttpRequest) -> None:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+
+    def list_view(self, request: HttpRequest) -> TemplateResponse:
+        self._check(request)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Experiment reports",
+            "experiments": ExperimentReport.objects.exclude(started_at=None),
+        }
+        return TemplateResponse(request, "admin/insights/experiment_list.html", context)
+
+    def report_view(self, request: HttpRequest, experiment_id: int) -> TemplateResponse:
+        self._check(request)
+        experiment = get_object_or_404(ExperimentReport, pk=experiment_id, started_at__isnull=False)
+        report = recommender_experiments.report(experiment)
+        sections = []
+        for segment, title in experiment_report.SEGMENTS:
+            analysis = getattr(report, segment)
+            rows = [row for row in experiment_report.rows(report) if row.segment == segment]
+            rates = []
+            for row in rows:
+                if row.unit == "per_shopper":
+                    for arm, rate in (
+                        (experiment.arm_label(0), row.comparison.a),
+                        (experiment.arm_label(1), row.comparison.b),
+                    ):
+                        rates.append((f"{row.label}, {arm}", rate.value, rate.low, rate.high))
+            bars, height = interval_bars(rates)
+            sections.append({"title": title, "analysis": analysis, "rows": rows, "bars": bars, "height": height})
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Experiment: {experiment.name}",
+            "experiment": experiment,
+            "report": report,
+            "sections": sections,
+            "chart": {"width": CHART_WIDTH},
+            "arm_colours": ARM_COLOURS,
+        }
+        return TemplateResponse(request, "admin/insights/experiment_report.html", context)
+
+    def csv_view(self, request: HttpRequest, experiment_id: int) -> HttpResponse:
+        self._check(request)
+        experiment = get_object_or_404(ExperimentReport, pk=experiment_id, started_at__isnull=False)
+        frame = experiment_report.csv_frame(recommender_experiments.report(experiment))
+        return _csv_response([frame], f"experiment-{experiment.pk}.csv")

@@ -87,3 +87,44 @@ def viewing_lines(seconds: list[ViewingSecond], width: float = CHART_WIDTH, heig
         for emotion in CLASSES
         if any(s.showing[emotion] for s in seconds)
     ]
+
+
+# --- Experiment report ------------------------------------------------------------------------------
+
+ARM_COLOURS = ("#1f77b4", "#ff7f0e")  # arm A, arm B
+INTERVAL_ROW = 22
+
+
+@dataclass(frozen=True)
+class IntervalBar:
+    """A rate as a bar from 0, its 95% interval as a whisker, on a shared scale."""
+
+    y: float
+    width: float
+    low: float
+    high: float
+    colour: str
+    title: str
+
+
+def interval_bars(
+    rates: list[tuple[str, float, float, float]], width: float = CHART_WIDTH
+) -> tuple[list[IntervalBar], float]:
+    """Bars for (title, rate, low, high), A and B alternating; returns them and the chart height."""
+    peak = max((high for _, _, _, high in rates if high == high), default=0.0) or 1.0
+    bars = []
+    for k, (title, value, low, high) in enumerate(rates):
+        if value != value:  # NaN: no data for this arm
+            continue
+        scale = width / peak
+        bars.append(
+            IntervalBar(
+                k * INTERVAL_ROW,
+                value * scale,
+                max(low, 0.0) * scale,
+                high * scale,
+                ARM_COLOURS[k % 2],
+                f"{title}: {value:.2%} (95% interval {low:.2%} to {high:.2%})",
+            )
+        )
+    return bars, len(rates) * INTERVAL_ROW

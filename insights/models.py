@@ -1,5 +1,6 @@
-"""No tables of its own: the staff reports read the shop's and the emotion app's data."""
+"""No tables of its own: the staff reports read the shop's, the emotion app's and the recommender's data."""
 
+from recommender.models import Experiment
 from shop.models import Product
 
 
@@ -14,3 +15,17 @@ class ProductReaction(Product):
         proxy = True
         verbose_name = "product reactions"
         verbose_name_plural = "product reactions"
+
+
+class ExperimentReport(Experiment):
+    """Experiments as the admin's "Experiment reports": per-arm rates, lift, intervals, CSV.
+
+    A proxy like ``ProductReaction``: it gives the report an admin entry and its own view
+    permission (``insights.view_experimentreport``); experiments are created and started in
+    Recommender → Experiments.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "experiment report"
+        verbose_name_plural = "experiment reports"

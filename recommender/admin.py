@@ -15,7 +15,7 @@ from .models import Experiment
 
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
-    list_display = ("name", "panel", "design", "arms", "status", "started_at", "stopped_at", "report")
+    list_display = ("name", "panel", "design", "arms_column", "status", "started_at", "stopped_at", "report")
     list_filter = ("panel", "design", "simulated")
     readonly_fields = ("started_at", "stopped_at", "created_at")
     actions = ("start", "stop")
@@ -27,8 +27,8 @@ class ExperimentAdmin(admin.ModelAdmin):
     )
 
     @admin.display(description="arms (A | B)")
-    def arms(self, obj: Experiment) -> str:
-        return f"{obj.arm_label(0)} | {obj.arm_label(1)}"
+    def arms_column(self, obj: Experiment) -> str:
+        return obj.arms
 
     @admin.display(description="report")
     def report(self, obj: Experiment) -> str:

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
@@ -19,7 +20,8 @@ from django.utils.http import urlencode
 
 from emotion.models import AffectSummary
 from recommender.ml import experiments as stats
-from shop.models import Product
+from recommender.ml.simulate import Traffic
+from shop.models import Interaction, Product
 from shop.services import Shopper
 
 from . import services, tracking
@@ -201,3 +203,68 @@ def report(experiment: Experiment) -> Report:
         everyone = stats.analyse(table, experiment.share_b, experiment.planned_lift, everyone.required)
     triggered = stats.analyse(table.subset(table.triggered), experiment.share_b, experiment.planned_lift)
     return Report(experiment, everyone, triggered, timezone.now())
+
+
+# --- The demo's simulated experiment ---------------------------------------------------------------
+
+SIMULATED_NAME = "CF vs CF + emotion (SIMULATED traffic)"
+
+
+def simulate_experiment(shoppers: int, lift: float, seed: int = 0) -> Experiment:
+    """A stopped A/B experiment on the home panel filled with simulated shoppers, marked ``simulated``.
+
+    Shoppers (new random ids, assigned by the real hash) see lists of real products, click
+    with a personal propensity (``recommender.ml.simulate.Traffic``), arm B's multiplied by
+    ``1 + lift``; some clicks become add-to-carts and purchases, logged as interactions just
+    after the click so that attribution finds them. Only for the demo shop: the interactions
+    are as made up as the rest of its history.
+    """
+    rng = np.random.default_rng(seed)
+    traffic = Traffic()
+    products = list(Product.objects.available().values_list("pk", flat=True)[:200])
+    if len(products) < 8:
+        raise ValueError("The simulated experiment needs at least 8 products (run seed_demo first).")
+    now = timezone.now()
+    experiment = Experiment.objects.create(
+        name=SIMULATED_NAME,
+        panel="home",
+        simulated=True,
+        planned_lift=lift,
+        started_at=now - timedelta(days=14),
+        stopped_at=now,
+    )
+    a = traffic.click_rate * traffic.concentration
+    lists, clicks, outcomes = [], [], []
+    for _ in range(shoppers):
+        shopper = uuid.UUID(bytes=rng.bytes(16), version=4)
+        arm = stats.assign(str(shopper), experiment.key, experiment.share_b)
+        propensity = min(1.0, rng.beta(a, traffic.concentration - a) * (1 + lift if arm == stats.B else 1.0))
+        for _ in range(1 + rng.poisson(traffic.impressions_mean - 1)):
+            shown_at = experiment.started_at + timedelta(seconds=float(rng.uniform(0, 13 * 86_400)))
+            items = [int(p) for p in rng.choice(products, 8, replace=False)]
+            row = ImpressionList(
+                shopper_id=shopper,
+                panel="home",
+                experiment=experiment,
+                arm=arm,
+                variant=f"simulated:{experiment.arm_label(arm)}",
+                items=items,
+                first_shown_at=shown_at,
+                last_shown_at=shown_at,
+            )
+            lists.append(row)
+            if rng.random() >= propensity:
+                continue
+            position = int(rng.integers(0, 8))
+            clicked_at = shown_at + timedelta(seconds=20)
+            clicks.append(Click(list_id=row.id, position=position, shopper_id=shopper, created_at=clicked_at))
+            if rng.random() < traffic.cart_rate:
+                outcomes.append((shopper, items[position], "cart", clicked_at + timedelta(minutes=2)))
+                if rng.random() < traffic.purchase_rate:
+                    outcomes.append((shopper, items[position], "purchase", clicked_at + timedelta(minutes=9)))
+    ImpressionList.objects.bulk_create(lists, batch_size=2_000)
+    Click.objects.bulk_create(clicks, batch_size=2_000)
+    Interaction.objects.bulk_create(
+        (Interaction(shopper_id=s, product_id=p, kind=k, created_at=at) for s, p, k, at in outcomes), batch_size=2_000
+    )
+    return experiment

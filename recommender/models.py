@@ -91,6 +91,18 @@ class Experiment(models.Model):
         model, emotion = (self.arm_a_model, self.arm_a_emotion) if arm == 0 else (self.arm_b_model, self.arm_b_emotion)
         return f"{model}{' + emotion' if emotion else ''}"
 
+    @property
+    def arm_label_a(self) -> str:
+        return self.arm_label(0)
+
+    @property
+    def arm_label_b(self) -> str:
+        return self.arm_label(1)
+
+    @property
+    def arms(self) -> str:
+        return f"{self.arm_label(0)} | {self.arm_label(1)}"
+
     def clean(self) -> None:
         same = (self.arm_a_model, self.arm_a_emotion) == (self.arm_b_model, self.arm_b_emotion)
         # An A/A test is legitimate, but only on purpose: say so in the name.

@@ -15,6 +15,7 @@ $py manage.py seed_demo
 # Synthetic reactions (marked as such in the admin and the reports), so the staff reports are not empty.
 $py manage.py seed_reactions --events 30000 --days 30 --once
 $py manage.py train_recommender
+$py manage.py simulate_experiment --once  # a populated experiment report, marked SIMULATED
 DJANGO_SUPERUSER_USERNAME=admin DJANGO_SUPERUSER_EMAIL=admin@example.com \
 DJANGO_SUPERUSER_PASSWORD=${DEMO_ADMIN_PASSWORD:-moodshop-admin} \
   $py manage.py createsuperuser --noinput >/dev/null 2>&1 || true

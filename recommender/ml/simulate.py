@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
 from recommender.ml.affect import EMOTIONS
+from recommender.ml.experiments import A, B, ShopperTable, assign, team_draft_batch
 from recommender.ml.matrix import CART, PURCHASE, ConfidenceWeights, from_pairs
 
 N_EMOTIONS: Final[int] = len(EMOTIONS)
@@ -257,3 +258,114 @@ def accuracy_ladder(real: NDArray[np.float64]) -> list[tuple[str, NDArray[np.flo
         ("real + perfect", (real + perfect) / 2),
         ("perfect", perfect),
     ]
+
+
+# --- Online traffic for experiments ---------------------------------------------------------------
+#
+# Shoppers who see recommendation lists, for checking the experiment statistics
+# (recommender.ml.experiments) against a known truth: the real assignment hash, team draft
+# and analysis run on them; only the shoppers are simulated.
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Shoppers for an A/B test: each sees a few lists and clicks with a personal propensity."""
+
+    impressions_mean: float = 3.0  # lists per shopper: 1 + Poisson(mean - 1)
+    click_rate: float = 0.05  # mean per-impression click probability in arm A
+    concentration: float = 4.0  # Beta(concentration) of shoppers' propensities: lower, more unequal
+    cart_rate: float = 0.3  # add-to-cart per click
+    purchase_rate: float = 0.4  # purchase per add-to-cart
+    triggered_share: float = 0.3  # shoppers with emotion data (where the arms can differ)
+
+
+def _propensity(traffic: Traffic, n: int, rng: np.random.Generator) -> NDArray[np.float64]:
+    a = traffic.click_rate * traffic.concentration
+    return rng.beta(a, traffic.concentration - a, n)
+
+
+def ab_traffic(
+    traffic: Traffic, shoppers: int, lift: float, key: str, share_b: float, rng: np.random.Generator
+) -> ShopperTable:
+    """One A/B experiment: arm B multiplies click propensity by (1 + lift), for triggered shoppers only."""
+
+    arm = np.fromiter((assign(f"{key}/{i}", key, share_b) for i in range(shoppers)), np.int64, shoppers)
+    impressions = 1 + rng.poisson(traffic.impressions_mean - 1, shoppers)
+    triggered = rng.random(shoppers) < traffic.triggered_share
+    propensity = _propensity(traffic, shoppers, rng) * np.where((arm == 1) & triggered, 1 + lift, 1.0)
+    clicks = rng.binomial(impressions, np.clip(propensity, 0, 1))
+    carts = rng.binomial(clicks, traffic.cart_rate)
+    purchases = rng.binomial(carts, traffic.purchase_rate)
+    as_float = (impressions, clicks, carts, purchases)
+    return ShopperTable(arm, *(x.astype(np.float64) for x in as_float), triggered)
+
+
+def per_shopper_click_rates(
+    traffic: Traffic, lift: float, rng: np.random.Generator, n: int = 2_000_000
+) -> tuple[float, float]:
+    """The true share of shoppers who click at least once in A and in B (Monte Carlo), to plan a test."""
+    impressions = 1 + rng.poisson(traffic.impressions_mean - 1, n)
+    triggered = rng.random(n) < traffic.triggered_share
+    propensity = _propensity(traffic, n, rng)
+    rate_a = float(np.mean(1 - (1 - propensity) ** impressions))
+    boosted = np.clip(propensity * np.where(triggered, 1 + lift, 1.0), 0, 1)
+    return rate_a, float(np.mean(1 - (1 - boosted) ** impressions))
+
+
+@dataclass(frozen=True)
+class Lists:
+    """Shoppers who see one list of ``length`` from ``candidates`` items, clicking by position and appeal."""
+
+    candidates: int = 20
+    length: int = 8
+    appeal_a: float = 0.6  # Beta(appeal_a, appeal_b): how likely an examined item is clicked
+    appeal_b: float = 6.0
+    position_decay: float = 0.8  # examination probability 1 / (1 + position) ** decay
+    noise_a: float = 1.0  # arm A ranks by appeal + this much Gaussian noise (in appeal's sd)
+    noise_b: float = 0.5  # arm B ranks with less noise: the better arm
+
+
+def _rankings(
+    lists: Lists, shoppers: int, rng: np.random.Generator
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+    appeal = rng.beta(lists.appeal_a, lists.appeal_b, (shoppers, lists.candidates))
+    spread = appeal.std()
+    ranked = []
+    for noise in (lists.noise_a, lists.noise_b):
+        ranked.append(np.argsort(-(appeal + rng.normal(0, noise * spread, appeal.shape)), axis=1))
+    return appeal, ranked[0], ranked[1]
+
+
+def _clicks(
+    lists: Lists, appeal: NDArray[np.float64], shown: NDArray[np.int64], rng: np.random.Generator
+) -> NDArray[np.bool_]:
+    rows = np.arange(len(shown))[:, None]
+    examine = 1.0 / (1.0 + np.arange(shown.shape[1])) ** lists.position_decay
+    return rng.random(shown.shape) < examine * appeal[rows, shown]
+
+
+def ab_lists(lists: Lists, shoppers: int, key: str, rng: np.random.Generator) -> ShopperTable:
+    """A/B on lists: each shopper sees their arm's top ``length`` (assigned by the real hash, 50/50)."""
+
+    arm = np.fromiter((assign(f"{key}/{i}", key, 0.5) for i in range(shoppers)), np.int64, shoppers)
+    appeal, rank_a, rank_b = _rankings(lists, shoppers, rng)
+    shown = np.where((arm == 1)[:, None], rank_b, rank_a)[:, : lists.length]
+    clicks = _clicks(lists, appeal, shown, rng).sum(axis=1).astype(np.float64)
+    zeros = np.zeros(shoppers)
+    return ShopperTable(arm, np.ones(shoppers), clicks, zeros, zeros, np.ones(shoppers, dtype=bool))
+
+
+def interleaved_lists(lists: Lists, shoppers: int, rng: np.random.Generator) -> ShopperTable:
+    """Team-draft interleaving on the same shoppers' model: clicks credited to the arm that placed the item."""
+
+    appeal, rank_a, rank_b = _rankings(lists, shoppers, rng)
+    coins = rng.random((shoppers, lists.length)) < 0.5
+    shown, teams = team_draft_batch(rank_a, rank_b, lists.length, coins)
+    clicked = _clicks(lists, appeal, shown, rng)
+    credit_a = (clicked & (teams == A)).sum(axis=1).astype(np.float64)
+    credit_b = (clicked & (teams == B)).sum(axis=1).astype(np.float64)
+    zeros = np.zeros(shoppers)
+    return ShopperTable(
+        np.zeros(shoppers, dtype=np.int64), np.ones(shoppers), credit_a + credit_b, zeros, zeros,
+        np.ones(shoppers, dtype=bool), credit_a, credit_b,
+    )  # fmt: skip
