@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('emotion', '0008_synthetic_reactions'),
+        ('emotion', '0009_observation_quality'),
     ]
 
     operations = [
