@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from recommender.ml import experiments as ex
+from recommender.ml import simulate
 
 
 def test_assignment_is_sticky_and_follows_the_split():
@@ -138,3 +139,36 @@ def test_analyse_segments_and_horizon():
     assert analysis.required is not None and analysis.required > 0
     triggered = ex.analyse(table.subset(table.triggered), 0.5)
     assert triggered.total_shoppers == int(table.triggered.sum())
+
+
+def test_simulated_ab_traffic_plants_the_lift_on_triggered_shoppers_only():
+    rng = np.random.default_rng(5)
+    table = simulate.ab_traffic(simulate.Traffic(), 40_000, 1.0, "sim", 0.5, rng)
+    assert table.arm.mean() == pytest.approx(0.5, abs=0.01) and table.triggered.mean() == pytest.approx(0.3, abs=0.01)
+
+    def ctr(mask):
+        return table.clicks[mask].sum() / table.impressions[mask].sum()
+
+    untriggered = ~table.triggered
+    assert ctr(untriggered & (table.arm == 1)) == pytest.approx(ctr(untriggered & (table.arm == 0)), rel=0.1)
+    assert ctr(table.triggered & (table.arm == 1)) == pytest.approx(
+        2 * ctr(table.triggered & (table.arm == 0)), rel=0.15
+    )
+
+
+def test_simulated_interleaving_credits_every_click_once():
+    rng = np.random.default_rng(6)
+    table = simulate.interleaved_lists(simulate.Lists(), 5_000, rng)
+    assert table.credit_a is not None and table.credit_b is not None
+    assert np.array_equal(table.credit_a + table.credit_b, table.clicks)
+    assert table.credit_b.sum() > table.credit_a.sum()  # B ranks with less noise: it earns more clicks
+
+
+def test_a_small_aa_run_rejects_about_five_percent():
+    """The benchmark does this at scale (benchmarks/bench_experiments.py); here 300 seeded runs."""
+    rng = np.random.default_rng(7)
+    rejected = 0
+    for run in range(300):
+        analysis = ex.analyse(simulate.ab_traffic(simulate.Traffic(), 1_000, 0.0, f"aa{run}", 0.5, rng), 0.5)
+        rejected += analysis.metrics[0].per_shopper.p_value < ex.ALPHA
+    assert 0.02 <= rejected / 300 <= 0.09
