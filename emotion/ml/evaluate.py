@@ -15,11 +15,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sklearn import metrics
+from tqdm import tqdm
 
 from emotion.ml.labels import CLASSES, NUM_CLASSES
 from emotion.ml.tta import TTA_SUFFIX, predict_proba
 
 LABELS = np.arange(NUM_CLASSES)
+
+
+EVAL_CHUNK = 512  # faces per progress step
 
 
 def confusion_matrix(y_true: NDArray[np.int64], y_pred: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -109,7 +113,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from emotion.ml.preprocess import to_network_input
 
     images, labels = load_dataset(args.data, args.usage)
-    probs = predict_proba(load_keras_predictor(args.model), to_network_input(images), args.tta)
+    predict, x = load_keras_predictor(args.model), to_network_input(images)
+    chunks = range(0, len(x), EVAL_CHUNK)
+    probs = np.concatenate(
+        [
+            predict_proba(predict, x[i : i + EVAL_CHUNK], args.tta)
+            for i in tqdm(chunks, desc="evaluating", unit="chunk", disable=None)  # bar with ETA on a terminal
+        ]
+    )
     version = model_version_of(args.model) + (TTA_SUFFIX if args.tta else "")
     report = compute_metrics(labels, probs.argmax(axis=1), version)
     write_report(report, args.json_path, args.png)
