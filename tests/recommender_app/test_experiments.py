@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError
+from django.urls import reverse
 from django.utils import timezone
 
 from recommender import experiments, tracking
@@ -194,3 +195,36 @@ def test_shopper_table_counts_each_click_once_and_attributes_outcomes(client, tr
     table = experiments.shopper_table(experiment)
     assert (table.impressions[0], table.clicks[0], table.carts[0], table.purchases[0]) == (1, 1, 1, 0)
     assert list(table.triggered) == [False]
+
+
+def test_admin_creates_starts_and_stops_experiments_one_per_panel(admin_client, trained):
+    url = reverse("admin:recommender_experiment_changelist")
+    for name in ("first", "second"):
+        response = admin_client.post(
+            reverse("admin:recommender_experiment_add"),
+            {"name": name, "panel": "home", "design": "ab", "arm_a_model": "default", "arm_b_model": "default",
+             "arm_b_emotion": "on", "share_b": "0.5", "planned_lift": "0.1"},
+        )  # fmt: skip
+        assert response.status_code == 302
+    first, second = Experiment.objects.get(name="first"), Experiment.objects.get(name="second")
+    admin_client.post(url, {"action": "start", "_selected_action": [first.pk]})
+    response = admin_client.post(url, {"action": "start", "_selected_action": [second.pk]}, follow=True)
+    assert "already running on this panel" in response.content.decode()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.running and second.started_at is None
+    assert experiments.running_experiment("home") == first
+    admin_client.post(url, {"action": "stop", "_selected_action": [first.pk]})
+    assert experiments.running_experiment("home") is None
+    admin_client.post(url, {"action": "start", "_selected_action": [second.pk]})
+    second.refresh_from_db()
+    assert second.running
+
+
+def test_admin_refuses_identical_arms_unless_named_aa(admin_client, trained):
+    fields = {"panel": "home", "design": "ab", "arm_a_model": "default", "arm_b_model": "default",
+              "share_b": "0.5", "planned_lift": "0.1"}  # fmt: skip
+    response = admin_client.post(reverse("admin:recommender_experiment_add"), {"name": "same", **fields})
+    assert response.status_code == 200 and "Both arms are the same" in response.content.decode()
+    response = admin_client.post(reverse("admin:recommender_experiment_add"), {"name": "A/A check", **fields})
+    assert response.status_code == 302
