@@ -6,9 +6,10 @@ request that fills it to ``RECOMMENDER_IMPRESSION_BATCH``, and when the process 
 process killed outright loses at most that interval of impressions: acceptable for
 statistics, never for orders (which the shop writes itself).
 
-Repeated showings (the panels refresh while visible): the last list per shopper, panel and
-product page is remembered in the cache with the time it was first shown; the same ordered
-items within ``RECOMMENDER_IMPRESSION_REPEAT_MINUTES`` reuse its id and add one to its
+Repeated showings (the panels refresh while visible): a list is identified by its shopper,
+panel, product page, arm and ordered items; shown again within
+``RECOMMENDER_IMPRESSION_REPEAT_MINUTES`` of its first showing it keeps its id (kept in the
+shared cache, and in the process's memory to spare the round trip) and adds one to its
 ``shown_count``, so one impression is one distinct list, however often it was refreshed.
 
 Attribution: a click names its list and position (the link carries them). An add-to-cart
@@ -26,6 +27,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -43,7 +45,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class _Shown:
-    row: ImpressionList
+    fields: dict[str, Any]
+    first: datetime
+    last: datetime
     times: int = 1
 
 
@@ -82,37 +86,58 @@ def record_list(
     """The id of this list (new, or the same list shown again), queued for the database."""
     now = timezone.now()
     signature = _signature(shopper_id, panel, context_product_id, f"{experiment_id}:{arm}:{variant}", items)
-    key = f"recommender:shown:{shopper_id}:{panel}:{context_product_id}"
-    last = cache.get(key)
-    repeat = timedelta(minutes=settings.RECOMMENDER_IMPRESSION_REPEAT_MINUTES)
-    if last is not None and last[0] == signature and now - last[2] < repeat:
-        list_id = last[1]
-    else:
-        list_id = uuid.uuid4()
-        cache.set(key, (signature, list_id, now), int(repeat.total_seconds()))
-    row = ImpressionList(
-        id=list_id,
-        shopper_id=shopper_id,
-        user_id=user_id,
-        panel=panel,
-        context_product_id=context_product_id,
-        experiment_id=experiment_id,
-        arm=arm,
-        variant=variant,
-        items=items,
-        teams=teams or [],
-        first_shown_at=now,
-        last_shown_at=now,
-    )
+    list_id = _list_id(signature, now)
     with _buffer.lock:
         queued = _buffer.shown.get(list_id)
         if queued is None:
-            _buffer.shown[list_id] = _Shown(row)
+            fields = {
+                "shopper_id": shopper_id,
+                "user_id": user_id,
+                "panel": panel,
+                "context_product_id": context_product_id,
+                "experiment_id": experiment_id,
+                "arm": arm,
+                "variant": variant,
+                "items": items,
+                "teams": teams or [],
+            }
+            _buffer.shown[list_id] = _Shown(fields, now, now)
         else:
             queued.times += 1
-            queued.row.last_shown_at = now
+            queued.last = now
     _after_append()
     return list_id
+
+
+# Lists this process has seen lately: signature -> (list id, first shown). Only facts that never
+# change are kept, so a stale entry cannot disagree with the shared cache; bounded by clearing.
+_seen: dict[str, tuple[uuid.UUID, datetime]] = {}
+SEEN_MAX = 100_000
+
+
+def _list_id(signature: str, now: datetime) -> uuid.UUID:
+    """The id of the list first shown with this signature within the repeat window, or a new one.
+
+    This process's memory first (a refreshing panel usually comes back to the same process:
+    no round trip), then the shared cache, where ``add`` lets one process win a race.
+    """
+    window = timedelta(minutes=settings.RECOMMENDER_IMPRESSION_REPEAT_MINUTES)
+    known = _seen.get(signature)
+    if known is not None and now - known[1] < window:
+        return known[0]
+    key = f"recommender:shown:{signature}"
+    candidate = (uuid.uuid4(), now)
+    timeout = int(window.total_seconds())
+    if not cache.add(key, candidate, timeout):
+        shared = cache.get(key)
+        if shared is not None and now - shared[1] < window:
+            candidate = shared
+        else:  # expired between the two calls: this showing starts the list anew
+            cache.set(key, candidate, timeout)
+    if len(_seen) >= SEEN_MAX:
+        _seen.clear()
+    _seen[signature] = candidate
+    return candidate[0]
 
 
 def record_click(list_id: uuid.UUID, position: int, shopper_id: uuid.UUID) -> None:
@@ -136,15 +161,17 @@ def flush() -> int:
     if not shown and not clicks:
         return 0
     # Insert the new lists (a list already written keeps its row), then add this batch's showings.
-    for queued in shown.values():
-        queued.row.shown_count = 0
-    ImpressionList.objects.bulk_create([q.row for q in shown.values()], ignore_conflicts=True)
-    by_times: dict[int, list[_Shown]] = defaultdict(list)
-    for queued in shown.values():
-        by_times[queued.times].append(queued)
-    for times, group in by_times.items():
-        latest = max(q.row.last_shown_at for q in group)
-        ImpressionList.objects.filter(pk__in=[q.row.pk for q in group]).update(
+    rows = [
+        ImpressionList(id=list_id, shown_count=0, first_shown_at=q.first, last_shown_at=q.last, **q.fields)
+        for list_id, q in shown.items()
+    ]
+    ImpressionList.objects.bulk_create(rows, ignore_conflicts=True)
+    by_times: dict[int, list[uuid.UUID]] = defaultdict(list)
+    for list_id, queued in shown.items():
+        by_times[queued.times].append(list_id)
+    for times, ids in by_times.items():
+        latest = max(shown[list_id].last for list_id in ids)
+        ImpressionList.objects.filter(pk__in=ids).update(
             shown_count=F("shown_count") + times, last_shown_at=Greatest("last_shown_at", latest)
         )
     Click.objects.bulk_create(clicks)
@@ -228,6 +255,7 @@ def attribute(lists: dict[uuid.UUID, ImpressionList], clicks: list[Click]) -> li
 
 
 def discard() -> None:
-    """Drop what is waiting unwritten (tests start each case with an empty buffer)."""
+    """Drop what is waiting unwritten and the lists remembered (tests start each case afresh)."""
     with _buffer.lock:
         _buffer.shown, _buffer.clicks = {}, []
+    _seen.clear()

@@ -78,6 +78,14 @@ def test_a_changed_list_or_an_old_one_is_a_new_impression(client, trained, setti
     assert ImpressionList.objects.count() == 3
 
 
+def test_a_refresh_served_by_another_process_is_the_same_impression(db):
+    shown = {"shopper_id": uuid.uuid4(), "user_id": None, "panel": "home", "items": [3, 1, 2], "variant": "v"}
+    first = tracking.record_list(**shown)
+    tracking.discard()  # another process: nothing in its memory, only the shared cache knows the list
+    assert tracking.record_list(**shown) == first
+    assert tracking.record_list(**(shown | {"items": [1, 3, 2]})) != first
+
+
 def test_the_buffer_writes_in_batches(client, trained, settings, django_assert_max_num_queries):
     settings.RECOMMENDER_IMPRESSION_BATCH = 5
     for _ in range(4):
