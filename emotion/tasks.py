@@ -9,6 +9,7 @@ shopper's frame is dropped unread (its key is gone) and counted.
 
 import base64
 import binascii
+import io
 import logging
 import os
 from datetime import datetime
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from kombu.exceptions import OperationalError as KombuOperationalError
+from PIL import Image
 from redis.exceptions import RedisError
 
 from shop.models import Interaction
@@ -182,7 +184,9 @@ def classify_single_face(model, frame: bytes) -> services.Classification:
     from emotion.ml.preprocess import crop_face, pad_box, to_gray
     from emotion.ml.quality import face_quality
 
-    image = decode_image(frame, max_side=DETECT_MAX_SIDE)
+    image = normalised_high_depth(frame)
+    if image is None:
+        image = decode_image(frame, max_side=DETECT_MAX_SIDE)
     boxes = model.detector(image, bgr=False)  # largest first
     if not boxes:
         return services.Classification(None)
@@ -202,6 +206,31 @@ def classify_single_face(model, frame: bytes) -> services.Classification:
         {name: float(p) for name, p in zip(CLASSES, probabilities, strict=True)},
         quality=score,
     )
+
+
+# Pillow's modes for 16- and 32-bit grayscale: ``convert("RGB")`` clips them at 255 (mostly white).
+HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
+
+
+def normalised_high_depth(frame: bytes) -> np.ndarray | None:
+    """A 16-bit grayscale PNG as 8-bit RGB, scaled over its full range instead of clipped.
+
+    None for every other frame (the usual decode handles it; 16-bit colour PNGs are already
+    reduced to 8 bits by Pillow). The API has checked the frame's type and size beforehand.
+    """
+    from emotion.ml.inference import ImageDecodeError
+
+    if not frame.startswith(b"\x89PNG"):
+        return None
+    try:
+        with Image.open(io.BytesIO(frame), formats=["PNG"]) as image:
+            if image.mode not in HIGH_DEPTH_MODES:
+                return None
+            pixels = np.asarray(image, dtype=np.uint32)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageDecodeError(f"Corrupt or truncated image ({exc})") from exc
+    gray = np.clip(pixels // 257, 0, 255).astype(np.uint8)  # 0..65535 onto 0..255
+    return np.repeat(gray[..., None], 3, axis=2)
 
 
 def _area(box: tuple[int, int, int, int]) -> int:

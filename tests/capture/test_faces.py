@@ -68,3 +68,17 @@ def test_a_several_faces_gap_is_stored_as_such_and_never_becomes_a_reaction(mode
         assert services.record_observation(view, seq, timezone.now(), result, model.model_version)
     assert set(EmotionObservation.objects.values_list("outcome", "label")) == {(Outcome.SEVERAL_FACES, "")}
     assert services.refresh_view_reactions(view) == []
+
+
+def test_a_16_bit_png_is_normalised_not_clipped(model):
+    """A 16-bit grayscale PNG spans 0..65535: clipped at 255 it is mostly white and shows no face."""
+    gray = np.asarray(Image.fromarray(data.astronaut()).convert("L").resize((320, 240)), dtype=np.uint16) * 257
+    buffer = io.BytesIO()
+    Image.fromarray(gray).save(buffer, "PNG")  # mode I;16
+    frame = buffer.getvalue()
+    assert Image.open(io.BytesIO(frame)).mode.startswith("I;16"), "the test needs a 16-bit PNG"
+    image = tasks.normalised_high_depth(frame)
+    assert image.dtype == np.uint8 and image.shape == (240, 320, 3)
+    assert abs(float(image[..., 0].mean()) - float(gray.mean()) / 257) < 1
+    result = tasks.classify_single_face(model, frame)
+    assert result.label is not None and result.status == Outcome.STORED
