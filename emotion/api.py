@@ -24,7 +24,7 @@ from moodshop.api import api_error
 from moodshop.clients import client_address
 from shop.services import current_shopper
 
-from . import services, tasks
+from . import freshness, services, tasks
 from .validation import FrameRejected, validate_frame
 
 logger = logging.getLogger(__name__)
@@ -242,7 +242,9 @@ class FrameView(APIView):
     """Accept one camera frame for analysis; it is classified in memory by the worker.
 
     Multipart (``frame`` + metadata fields) or a raw ``image/jpeg`` body with the metadata
-    in the query string. Answers 202 once the frame is queued.
+    in the query string. Answers 202 once the frame is queued, with ``next_frame_ms``, when
+    the page should send its next one; refuses with 429 or 503 and a ``Retry-After`` while
+    the backlog could not classify it within the freshness budget (``emotion.freshness``).
     """
 
     permission_classes = [CsrfForEveryone]
@@ -275,14 +277,23 @@ class FrameView(APIView):
         request={"multipart/form-data": FrameUpload, "image/jpeg": bytes},
         responses={
             202: inline_serializer(
-                "FrameQueued", {"status": serializers.CharField(), "seq": serializers.IntegerField()}
+                "FrameQueued",
+                {
+                    "status": serializers.CharField(),
+                    "seq": serializers.IntegerField(),
+                    "next_frame_ms": serializers.IntegerField(help_text="When to send the next frame."),
+                },
             ),
             400: OpenApiResponse(description="Invalid frame or metadata"),
             403: OpenApiResponse(description="No consent, or CSRF failed"),
             404: OpenApiResponse(description="Unknown product or view"),
             413: OpenApiResponse(description="Frame too large"),
-            429: OpenApiResponse(description="Too many frames"),
-            503: OpenApiResponse(description="Broker unavailable, or capture off (no memory-backed broker folder)"),
+            429: OpenApiResponse(
+                description="Too many frames, or a backlog that would make this frame stale (see Retry-After)"
+            ),
+            503: OpenApiResponse(
+                description="Broker unavailable, no worker taking frames, or capture off (no in-memory broker folder)"
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -305,6 +316,11 @@ class FrameView(APIView):
             )
         except services.FrameRefused as exc:
             raise api_error(str(exc), exc.code, 403 if exc.code == "no_consent" else 404) from exc
+        admission = freshness.admission()
+        if not admission.accepted:
+            refused = api_error(admission.reason, admission.code, admission.status)
+            refused.wait = admission.retry_after
+            raise refused
         try:
             validate_frame(
                 frame_bytes,
@@ -324,7 +340,8 @@ class FrameView(APIView):
             )
             unavailable.wait = 2
             raise unavailable from exc
-        return Response({"status": "queued", "seq": meta.validated_data["seq"]}, status=status.HTTP_202_ACCEPTED)
+        body = {"status": "queued", "seq": meta.validated_data["seq"], "next_frame_ms": admission.next_frame_ms}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class ViewStatusView(APIView):

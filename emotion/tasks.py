@@ -12,6 +12,7 @@ import binascii
 import io
 import logging
 import os
+import time
 from datetime import datetime
 
 import numpy as np
@@ -26,7 +27,7 @@ from redis.exceptions import RedisError
 
 from shop.models import Interaction
 
-from . import sealing, services
+from . import freshness, sealing, services
 from .models import Outcome
 
 logger = logging.getLogger(__name__)
@@ -92,12 +93,14 @@ def enqueue_frame(target: services.FrameTarget, sequence: int, captured_at: date
     """Seal one frame with its consent's key and queue it; the task's repr never includes it."""
     sealed = sealing.seal_frame(target.key, frame, target.view_pk, sequence)
     try:
-        _publish_frame(target, sequence, captured_at, base64.b64encode(sealed).decode("ascii"))
+        _publish_frame(target, sequence, captured_at, base64.b64encode(sealed).decode("ascii"), time.time())
     except (KombuOperationalError, RedisError, OSError) as exc:
         raise BrokerUnavailable(str(exc)) from exc
 
 
-def _publish_frame(target: services.FrameTarget, sequence: int, captured_at: datetime, sealed_b64: str) -> None:
+def _publish_frame(
+    target: services.FrameTarget, sequence: int, captured_at: datetime, sealed_b64: str, queued_at: float
+) -> None:
     classify_frame.apply_async(
         retry=True,
         retry_policy=FRAME_PUBLISH_RETRY,
@@ -107,6 +110,7 @@ def _publish_frame(target: services.FrameTarget, sequence: int, captured_at: dat
             "captured_at": captured_at.isoformat(),
             "consent_pk": target.consent_pk,
             "sealed_frame": sealed_b64,
+            "queued_at": queued_at,
         },
         kwargsrepr=repr({"view_pk": target.view_pk, "sequence": sequence}),
     )
@@ -127,10 +131,14 @@ DATABASE_TASK_OPTIONS = {
 
 
 @shared_task(**DATABASE_TASK_OPTIONS)
-def classify_frame(*, view_pk: int, sequence: int, captured_at: str, consent_pk: int, sealed_frame: str) -> None:
+def classify_frame(
+    *, view_pk: int, sequence: int, captured_at: str, consent_pk: int, sealed_frame: str, queued_at: float | None = None
+) -> None:
     """Check consent, then open, detect, classify and store one frame (idempotent on view + sequence).
 
     A frame whose consent is gone is counted and dropped without being opened or decoded.
+    A frame queued (``queued_at``, the web process's clock) longer ago than the freshness
+    budget is not opened either: it is stored as a gap with outcome "stale".
     A frame that cannot be opened or decoded is logged (without its bytes) and dropped: a
     poisoned message must never crash or wedge the worker. Database outages are retried.
     """
@@ -142,6 +150,12 @@ def classify_frame(*, view_pk: int, sequence: int, captured_at: str, consent_pk:
         return
     view = Interaction.objects.filter(pk=view_pk, kind=Interaction.Kind.VIEW).first()
     if view is None:  # the shopper erased their data while the frame was queued
+        return
+    if freshness.is_stale(queued_at):
+        stale = services.Classification(None, outcome=Outcome.STALE)
+        stored = services.record_observation(view, sequence, datetime.fromisoformat(captured_at), stale, "")
+        if not stored and services.frame_key(consent_pk) is None:
+            services.count_dropped(Outcome.WITHDRAWN)
         return
     model = classifier()
     try:

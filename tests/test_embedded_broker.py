@@ -149,3 +149,90 @@ for seq in range(3):
         assert list(folder.rglob("*.msg")) == [], "the stopped worker left frames in the broker folder"
     finally:
         subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+
+SETUP = """
+import django, json, uuid; django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from emotion.models import Consent
+from shop.models import Category, Interaction, Product
+product = Product.objects.create(category=Category.objects.create(name="A", slug="a"), name="P", slug="p", price=1)
+views = []
+for _ in range(SHOPPERS):
+    shopper = uuid.uuid4()
+    consent = Consent.objects.create(shopper_id=shopper, policy_version="1")
+    view = Interaction.objects.create(kind="view", product=product, shopper_id=shopper, view_id=uuid.uuid4())
+    views.append((view.pk, consent.pk, bytes(consent.frame_key).hex()))
+print(json.dumps(views))
+"""
+
+LOAD = """
+import django, json, time; django.setup()
+from datetime import UTC, datetime
+from pathlib import Path
+from emotion import services, tasks
+from emotion.models import EmotionObservation
+frame = Path(FRAME).read_bytes()
+views = json.loads(VIEWS)
+sent = {}
+start = time.monotonic()
+for tick in range(SECONDS * FPS):  # every shopper sends a frame each 1/FPS s
+    for view_pk, consent_pk, key in views:
+        target = services.FrameTarget(view_pk, consent_pk, bytes.fromhex(key))
+        tasks.enqueue_frame(target, tick, datetime.now(UTC), frame)
+        sent[(view_pk, tick)] = time.time()
+    time.sleep(max(0.0, start + (tick + 1) / FPS - time.monotonic()))
+deadline = time.monotonic() + 60
+while EmotionObservation.objects.count() < len(sent) and time.monotonic() < deadline:
+    time.sleep(0.2)
+rows = EmotionObservation.objects.values_list("view_id", "sequence", "created_at", "outcome")
+print(json.dumps({"sent": len(sent), "rows": [
+    [outcome, created.timestamp() - sent[(view, seq)]] for view, seq, created, outcome in rows
+]}))
+"""
+
+
+@needs_shm
+def test_the_real_worker_on_the_embedded_broker_keeps_up_with_ten_shoppers(tmp_path, face_jpeg):
+    """The demo's worker (one process, the embedded broker, SQLite): 10 shoppers at 2 frames/s for
+    6 s, every frame stored (none stale) and POST→stored p95 within 1 s. kombu's default one
+    poll a second, with one prefetched frame, let the worker take one frame a second."""
+    import json
+
+    import numpy as np
+
+    folder = Path("/dev/shm") / f"moodshop-broker-test-{uuid.uuid4().hex[:8]}"
+    env = embedded_env(folder, tmp_path) | {"EMOTION_WORKER_THREADS": "1"}
+    (tmp_path / "frame.jpg").write_bytes(face_jpeg)
+    shoppers, fps, seconds = 10, 2, 6
+    views = python(env, f"SHOPPERS = {shoppers}\n" + SETUP).strip().splitlines()[-1]
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "moodshop", "worker", "--queues", "celery,emotion"),
+            *("--concurrency", "1", "--without-gossip", "--without-mingle", "-l", "INFO"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while "ready" not in (tmp_path / "worker.log").read_text():
+            assert worker.poll() is None and time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+            time.sleep(0.3)
+        load = f"FRAME = {str(tmp_path / 'frame.jpg')!r}\nVIEWS = {views!r}\nSECONDS, FPS = {seconds}, {fps}\n" + LOAD
+        result = json.loads(python(env, load).strip().splitlines()[-1])
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+        log.close()
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
+    outcomes = [outcome for outcome, _ in result["rows"]]
+    assert result["sent"] == shoppers * fps * seconds == len(outcomes), (result["sent"], len(outcomes))
+    latencies = np.array([latency for _, latency in result["rows"]])
+    assert "stale" not in outcomes, (outcomes.count("stale"), np.percentile(latencies, [50, 95, 99]))
+    assert np.percentile(latencies, 95) <= 1.0, np.percentile(latencies, [50, 95, 99])

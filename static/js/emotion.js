@@ -44,7 +44,7 @@
   let state = "off";
   root.dataset.state = state;
   let stream = null, opening = null, frameTimer = null, statusTimer = null, releaseTimer = null;
-  let fps = 2, inFlight = 0, seq = 0, productOnScreen = product !== null;
+  let fps = 2, seq = 0, productOnScreen = product !== null;
   const video = document.createElement("video");
   video.muted = true; video.playsInline = true;
   const canvas = document.createElement("canvas");
@@ -57,9 +57,9 @@
     state = next;
     root.dataset.state = state; // for tests and styling
     clearTimeout(releaseTimer);
-    if (previous === "capturing") { clearInterval(frameTimer); clearInterval(statusTimer); }
+    if (previous === "capturing") { clearTimeout(frameTimer); clearInterval(statusTimer); }
     if (state === "capturing") {
-      frameTimer = setInterval(sendFrame, 1000 / fps);
+      scheduleFrame(1000 / fps);
       statusTimer = setInterval(pollStatus, 1500);
     } else if (state === "paused") {
       releaseTimer = setTimeout(function () { go("consented"); }, RELEASE_MS);
@@ -145,22 +145,42 @@
       .then((r) => r.json().then((json) => ({ ok: r.ok, status: r.status, body: json })));
   }
 
+  // One frame at a time, each sent when the server said (its answer's next_frame_ms, or the
+  // Retry-After of a refusal): under load the server lowers the rate instead of queueing frames.
+  function scheduleFrame(delayMs) {
+    clearTimeout(frameTimer);
+    frameTimer = setTimeout(sendFrame, Math.max(0, delayMs));
+  }
+
+  function nextDelay(r, body) {
+    if (r.status === 202 && body && body.next_frame_ms > 0) return body.next_frame_ms;
+    const retry = Number(r.headers.get("Retry-After"));
+    if ((r.status === 429 || r.status === 503) && retry > 0) return retry * 1000;
+    return 1000 / fps;
+  }
+
   function sendFrame() {
-    if (state !== "capturing" || video.readyState < 2 || inFlight > 2) return;
+    if (state !== "capturing") return;
+    if (video.readyState < 2) { scheduleFrame(1000 / fps); return; }
     canvas.getContext("2d").drawImage(video, 0, 0, WIDTH, HEIGHT);
     canvas.toBlob(function (blob) {
-      if (!blob || state !== "capturing") return;
+      if (state !== "capturing") return;
+      if (!blob) { scheduleFrame(1000 / fps); return; }
       const query = new URLSearchParams({
         product: product.dataset.productId, view: product.dataset.viewId, seq: String(seq++), ts: String(Date.now()),
       });
-      inFlight++;
+      const sentAt = Date.now();
+      let delay = 1000 / fps;
       // The raw JPEG as the body (metadata in the query): cheaper for the server than multipart.
       fetch(root.dataset.framesUrl + "?" + query.toString(), {
         method: "POST", body: blob, credentials: "same-origin",
         headers: { "Content-Type": "image/jpeg", "X-CSRFToken": csrf() },
       }).then(function (r) {
         if (r.status === 403 && state !== "stopped") go("stopped"); // consent gone (withdrawn in another tab)
-      }).catch(function () {}).finally(function () { inFlight--; });
+        return r.json().catch(() => null).then(function (body) { delay = nextDelay(r, body); });
+      }).catch(function () {}).finally(function () {
+        if (state === "capturing") scheduleFrame(delay - (Date.now() - sentAt));
+      });
     }, "image/jpeg", QUALITY);
   }
 

@@ -9,6 +9,8 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
+from emotion import freshness
+
 
 def encode(array: np.ndarray, fmt: str = "JPEG", **options) -> bytes:
     buffer = io.BytesIO()
@@ -27,6 +29,9 @@ def enqueued(monkeypatch) -> list[tuple]:
     """Capture what the API would send to the broker."""
     calls: list[tuple] = []
     monkeypatch.setattr("emotion.tasks.enqueue_frame", lambda *args: calls.append(args))
+    # Nothing reaches the broker, so no backlog either (whatever another run left in it).
+    monkeypatch.setattr("emotion.freshness.queue_depth", lambda: 0)
+    freshness.forget_backlog()
     return calls
 
 

@@ -4,6 +4,7 @@ the product scrolled away. Each step counts the live video tracks the page holds
 the camera light on). Also: cards on list pages are never captured nor logged as views, and the
 consent offer stays away after a decline or a Stop."""
 
+import itertools
 import json
 import time
 from pathlib import Path
@@ -223,3 +224,33 @@ def test_download_my_data_from_camera_settings(new_page, live_server, product):
     assert [c["withdrawn_at"] for c in saved["consents"]] == [None]  # the consent just given
     assert set(saved) == {"consents", "observations", "reaction_events", "summaries"}
     assert page.inner_text("#emotion-download-status") == "Downloaded."
+
+
+def test_the_page_sends_frames_when_the_server_says(new_page, console, live_server, make_product):
+    """Each answer says when to send the next frame (202: next_frame_ms; 429/503: Retry-After), and
+    the page follows it, one frame at a time, instead of its own fixed 2 frames a second."""
+    product = make_product(name="Aurora Headphones")
+    page = new_page()
+    sent: list[float] = []
+    answers = iter(
+        [(202, {"status": "queued", "seq": 0, "next_frame_ms": 1500}, {})] * 3
+        + [(429, {"error": "behind", "code": "backlog", "retry_after_seconds": 3}, {"Retry-After": "3"})]
+    )
+
+    def answer(route) -> None:
+        sent.append(time.monotonic())
+        status, body, headers = next(answers, (202, {"status": "queued", "seq": 0, "next_frame_ms": 500}, {}))
+        route.fulfill(status=status, content_type="application/json", body=json.dumps(body), headers=headers)
+
+    page.route("**/api/v1/frames/**", answer)
+    page.goto(f"{live_server.url}{product.get_absolute_url()}")
+    answer_offer(page, "#consent-accept")
+    wait_state(page, "capturing")
+    deadline = time.monotonic() + 20
+    while len(sent) < 7:
+        assert time.monotonic() < deadline, sent
+        page.wait_for_timeout(100)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent)]
+    assert all(1.4 <= gap <= 2.0 for gap in gaps[:3]), gaps  # next_frame_ms 1500
+    assert 2.9 <= gaps[3] <= 3.6, gaps  # Retry-After: 3 s
+    assert all(0.4 <= gap <= 0.9 for gap in gaps[4:]), gaps  # back to 500 ms
