@@ -14,13 +14,15 @@ No Django import: the settings module uses this.
 import hashlib
 import os
 import uuid
+from contextlib import suppress
 from pathlib import Path
+from queue import Empty
 from time import monotonic
 
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
-from kombu.utils.encoding import str_to_bytes
-from kombu.utils.json import dumps
+from kombu.utils.encoding import bytes_to_str, str_to_bytes
+from kombu.utils.json import dumps, loads
 
 MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})
 SHM = Path("/dev/shm")
@@ -76,9 +78,11 @@ def prepare(folder: Path) -> None:
 
 
 def empty(folder: Path) -> int:
-    """Delete every queued or in-flight message file under ``folder``; how many there were."""
+    """Delete every queued, half-written or in-flight message file under ``folder``; how many there were."""
     removed = 0
-    for message in folder.rglob("*.msg"):
+    for message in folder.rglob("*"):
+        if not (message.name.endswith(".msg") or message.name.startswith(("writing-", "taken-"))):
+            continue
         try:
             message.unlink()
             removed += 1
@@ -89,19 +93,49 @@ def empty(folder: Path) -> int:
 
 class Channel(filesystem.Channel):
     def _put(self, queue: str, payload: dict, **kwargs: object) -> None:
-        """kombu's ``_put``, with the message file created 0600 (kombu's open() gives 0644)."""
+        """kombu's ``_put``, with the message file created 0600 (kombu's open() gives 0644) and
+        published whole: written under a name no reader takes, then renamed (atomic).
+
+        kombu's reader takes any file with the queue's name without locking it, so a file still
+        being written was read empty and the worker died on the JSON error.
+        """
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         path = os.path.join(self.data_folder_out, name)
+        partial = os.path.join(self.data_folder_out, f"writing-{uuid.uuid4()}")
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb", buffering=0) as file:
-                filesystem.lock(file, filesystem.LOCK_EX)
-                try:
-                    file.write(str_to_bytes(dumps(payload)))
-                finally:
-                    filesystem.unlock(file)
+                file.write(str_to_bytes(dumps(payload)))
+            os.rename(partial, path)
         except OSError as exc:
+            with suppress(OSError):
+                os.unlink(partial)
             raise ChannelError(f"Cannot add file {path!r} to directory") from exc
+
+    def _get(self, queue: str) -> dict:
+        """The oldest message of ``queue``, taken by renaming it inside the broker folder.
+
+        kombu's own ``_get`` moves the file to the system temporary folder (often a disk)
+        before reading it; here it never leaves the memory-backed folder. A rename is atomic,
+        so two workers never take the same message.
+        """
+        suffix = f"{queue}.msg"
+        for name in sorted(os.listdir(self.data_folder_in)):
+            if name.partition(".")[2] != suffix:
+                continue
+            taken = os.path.join(self.data_folder_in, f"taken-{uuid.uuid4()}")
+            try:
+                os.rename(os.path.join(self.data_folder_in, name), taken)
+            except OSError:  # taken by another worker meanwhile
+                continue
+            try:
+                with open(taken, "rb") as file:
+                    payload = file.read()
+                os.remove(taken)
+            except OSError as exc:
+                raise ChannelError(f"Cannot read file {taken!r} from queue.") from exc
+            return loads(bytes_to_str(payload))
+        raise Empty()
 
 
 class Transport(filesystem.Transport):

@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -236,3 +237,33 @@ def test_the_real_worker_on_the_embedded_broker_keeps_up_with_ten_shoppers(tmp_p
     latencies = np.array([latency for _, latency in result["rows"]])
     assert "stale" not in outcomes, (outcomes.count("stale"), np.percentile(latencies, [50, 95, 99]))
     assert np.percentile(latencies, 95) <= 1.0, np.percentile(latencies, [50, 95, 99])
+
+
+def test_a_message_is_visible_only_once_written_whole_and_never_leaves_the_folder(tmp_path, monkeypatch):
+    """kombu's reader takes any file with the queue's name, unlocked: one created but not yet
+    filled was read empty (the worker died on the JSON). And kombu's own reader moved each
+    message into the system temporary folder (often a disk) to read it."""
+    from kombu import Connection
+
+    folder = tmp_path / "queue"
+    folder.mkdir()
+    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False}
+    visible_while_writing: list[str] = []
+
+    def encode(text: str) -> bytes:  # runs while the message is being written
+        visible_while_writing.extend(
+            name for name in os.listdir(folder) if name.endswith(".emotion.msg") and not (folder / name).stat().st_size
+        )
+        return text.encode()
+
+    monkeypatch.setattr(broker, "str_to_bytes", encode)
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: pytest.fail("a message was moved out of the broker folder"))
+    with Connection(transport="moodshop.broker:Transport", transport_options=options) as connection:
+        channel = connection.channel()
+        for n in range(3):
+            channel._put("emotion", {"body": n})
+        assert visible_while_writing == []
+        assert [channel._get("emotion") for _ in range(3)] == [{"body": 0}, {"body": 1}, {"body": 2}]
+        with pytest.raises(broker.Empty):
+            channel._get("emotion")
+    assert list(folder.iterdir()) == []
