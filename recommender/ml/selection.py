@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from scipy.sparse import csr_matrix, diags
+from tqdm import tqdm
 
 from recommender.ml.affect import AffectSignal, adjust_confidence
 from recommender.ml.cf import ALSParams, BPRParams
@@ -104,7 +105,8 @@ def select(
     popularity = PopularityEngine.fit(fit)
     trials = [_trial(popularity.spec, evaluate(HistoryScorer(popularity, fit), fit, validation, k), 0.0)]
     best_per_kind: dict[str, tuple[float, Engine]] = {}
-    for spec in candidates:
+    # A bar with an ETA on a terminal (train_recommender, evaluate_recommender); silent in logs.
+    for spec in tqdm(candidates, desc="selecting engine", unit="candidate", disable=None, leave=False):
         began = time.perf_counter()
         try:
             engine = fit_engine(spec, fit, seed, num_threads)
