@@ -127,6 +127,9 @@ DATABASE_TASK_OPTIONS = {
     "retry_backoff_max": 60,
     "retry_jitter": True,
     "max_retries": 8,
+    # A run past this is killed: the broker's visibility timeout (30 s) is sized to it.
+    "soft_time_limit": 15,
+    "time_limit": 20,
 }
 
 

@@ -299,7 +299,11 @@ if REDIS_URL:
     # emotion tasks take well under a second, so a short timeout loses little time.
     # Abandoned messages are swept back every interval × throttle seconds.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+        # Sized to the tasks that are acknowledged late (emotion.tasks.DATABASE_TASK_OPTIONS):
+        # none may run longer than its 20 s time limit, so a message still unacknowledged after
+        # 30 s belongs to a dead worker. (A frame it brings back is past the freshness budget:
+        # stored as a stale gap.)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=30),
         "unacked_restore_interval": 10,
         "unacked_restore_throttle": 3,
     }

@@ -188,6 +188,18 @@ def redis_server_command(port: int, folder: Path, *options: str) -> list[str]:
     ]
 
 
+def production_redis_flags() -> list[str]:
+    """The flags docker-compose.yml starts Redis with, its ``--dir`` left out (the test picks one)."""
+    import shlex
+
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "docker-compose.yml").read_text())
+    flags = shlex.split(spec["services"]["redis"]["command"])[1:]
+    at = flags.index("--dir")
+    return flags[:at] + flags[at + 2 :]
+
+
 @contextlib.contextmanager
 def throwaway_redis(folder: Path) -> Iterator[str]:
     """A Redis-compatible server in ``folder`` on a free port; yields its URL (database 15)."""

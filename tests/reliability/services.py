@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from tests.servers import free_port, redis_server_command
+from tests.servers import free_port, production_redis_flags, redis_server_command
 from tests.workers import ROOT, app_env
 
 
@@ -26,8 +26,8 @@ class PrivateRedis:
 
     The binary is the one scripts/test.sh starts when no Redis runs (tests.servers).
 
-    Like production it keeps nothing on a disk; its snapshot on shutdown goes to a
-    memory-backed folder, so a graceful restart keeps the queue (frames included).
+    It runs with production's flags (docker-compose.yml: an append-only file synced on every
+    write); its folder should be a memory-backed one, as production's tmpfs volume is.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -38,7 +38,7 @@ class PrivateRedis:
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            redis_server_command(self.port, self.folder, "--shutdown-on-sigterm", "save"),
+            redis_server_command(self.port, self.folder, *production_redis_flags()),
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 20
@@ -53,6 +53,12 @@ class PrivateRedis:
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
+            self.process.wait(timeout=20)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown save, as an OOM kill or a crash."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
             self.process.wait(timeout=20)
 
 
