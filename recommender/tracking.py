@@ -35,6 +35,7 @@ from django.db import close_old_connections, connection
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from shop.models import Interaction
 
@@ -128,12 +129,15 @@ def _list_id(signature: str, now: datetime) -> uuid.UUID:
     key = f"recommender:shown:{signature}"
     candidate = (uuid.uuid4(), now)
     timeout = int(window.total_seconds())
-    if not cache.add(key, candidate, timeout):
-        shared = cache.get(key)
-        if shared is not None and now - shared[1] < window:
-            candidate = shared
-        else:  # expired between the two calls: this showing starts the list anew
-            cache.set(key, candidate, timeout)
+    try:
+        if not cache.add(key, candidate, timeout):
+            shared = cache.get(key)
+            if shared is not None and now - shared[1] < window:
+                candidate = shared
+            else:  # expired between the two calls: this showing starts the list anew
+                cache.set(key, candidate, timeout)
+    except (RedisError, OSError) as exc:  # the panel must answer without the cache
+        logger.warning("Cache unavailable for impression de-duplication (%s); counting a new list", exc)
     if len(_seen) >= SEEN_MAX:
         _seen.clear()
     _seen[signature] = candidate
