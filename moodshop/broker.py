@@ -17,7 +17,7 @@ import uuid
 from contextlib import suppress
 from pathlib import Path
 from queue import Empty
-from time import monotonic
+from time import monotonic_ns
 
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
@@ -99,7 +99,8 @@ class Channel(filesystem.Channel):
         kombu's reader takes any file with the queue's name without locking it, so a file still
         being written was read empty and the worker died on the JSON error.
         """
-        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        # Nanoseconds, zero-padded: names sort in publishing order even within one millisecond.
+        name = f"{monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         path = os.path.join(self.data_folder_out, name)
         partial = os.path.join(self.data_folder_out, f"writing-{uuid.uuid4()}")
         try:

@@ -14,7 +14,8 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 def test_worker_runs_a_task_through_redis(tmp_path, make_product):
     viewed, bought = make_product(), make_product()
     shopper = uuid.uuid4()
-    Interaction.objects.create(kind="view", product=viewed, shopper_id=shopper)
+    # A view counts toward popularity once its page reported a dwell time (shop.services).
+    Interaction.objects.create(kind="view", product=viewed, shopper_id=shopper, dwell_seconds=5)
     Interaction.objects.create(kind="purchase", product=bought, shopper_id=shopper)
 
     with celery_worker(tmp_path) as (client, _worker):
