@@ -120,7 +120,11 @@ def test_no_page_needs_inline_script_or_style(pages):
 def test_the_recommendation_panel_and_the_error_page_have_no_inline_code(product, rf):
     panel = render_to_string(
         "recommender/_panel.html",
-        {"title": "Recommended for you", "refresh_url": "/x", "items": [Recommendation(product, 1, 1, 0, "popular")]},
+        {
+            "title": "Recommended for you",
+            "refresh_url": "/x",
+            "cards": [(Recommendation(product, 1, 1, 0, "popular"), product.get_absolute_url() + "?rl=x&rp=0")],
+        },
         request=rf.get("/"),
     )
     assert "js/recommendations.js" in panel and product.name in panel
