@@ -14,6 +14,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from moodshop.admin_pages import ReportAdmin
+
 from . import lab, report
 from .models import (
     AffectSummary,
@@ -89,7 +91,7 @@ class DroppedFramesAdmin(ReadOnlyAdmin):
     list_filter = ("outcome",)
 
 
-class PageAdmin(admin.ModelAdmin):
+class PageAdmin(ReportAdmin):
     """An admin entry that is one page (``page_view``), not a list: shown to holders of ``permission`` only."""
 
     permission = ""
@@ -97,15 +99,6 @@ class PageAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return request.user.has_perm(self.permission)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     def get_urls(self) -> list[URLPattern]:
         name = f"{self.opts.app_label}_{self.opts.model_name}_changelist"

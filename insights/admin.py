@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from emotion.ml.labels import CLASSES
+from moodshop.admin_pages import ReportAdmin
 from recommender import experiments as recommender_experiments
 from shop.models import Category, Product
 
@@ -58,17 +59,8 @@ def _csv_response(frames: Iterable[pd.DataFrame], filename: str) -> StreamingHtt
 
 
 @admin.register(ProductReaction)
-class ProductReactionAdmin(admin.ModelAdmin):
+class ProductReactionAdmin(ReportAdmin):
     """Read-only analytics in place of the usual list and form; needs the proxy's view permission."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     def get_urls(self) -> list[URLPattern]:
         name = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -205,17 +197,8 @@ class ProductReactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExperimentReport)
-class ExperimentReportAdmin(admin.ModelAdmin):
+class ExperimentReportAdmin(ReportAdmin):
     """The online experiments' results, read-only; experiments are set up in Recommender → Experiments."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     def get_urls(self) -> list[URLPattern]:
         name = f"{self.opts.app_label}_{self.opts.model_name}"
