@@ -1,7 +1,6 @@
 """Checks every model gets on the validation split before it ships, recorded in its card.
 
 - which LiteRT export to serve (dynamic range or full integer), by accuracy and speed;
-- its calibration (temperature, expected calibration error, the reactions' confidence cut);
 - its per-face quality threshold, on degraded copies of the validation faces.
 
 All on the validation split carved from the training data; never on the test set.
@@ -17,7 +16,7 @@ import keras
 import numpy as np
 from numpy.typing import NDArray
 
-from emotion.ml import calibrate, conditions, quality
+from emotion.ml import conditions, quality
 from emotion.ml.export import export_tflite
 from emotion.ml.inference import tflite_predictor
 from emotion.ml.preprocess import to_network_input
@@ -104,8 +103,3 @@ def quality_threshold(predict: Any, faces: NDArray[np.uint8], labels: NDArray[np
         },
         "n_per_condition": len(labels),
     }
-
-
-def calibration(probs: NDArray[np.float32], labels: NDArray[np.int64]) -> dict[str, Any]:
-    """Temperature, ECE before/after and the confidence cut (see :mod:`emotion.ml.calibrate`)."""
-    return calibrate.calibrate(probs, labels)

@@ -45,7 +45,7 @@ import tensorflow as tf
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from emotion.ml import checkpoint, distill, release, swa
+from emotion.ml import calibrate, checkpoint, distill, release, swa
 from emotion.ml.augment import AugmentConfig, augment_batch
 from emotion.ml.datasets import load_dataset, stratified_split
 from emotion.ml.evaluate import compute_metrics, write_report
@@ -556,7 +556,7 @@ def publish(
         card["test_metrics"] = {k: _summary(v) for k, v in reports.items()}
     card["exports"] = exports
     card["tflite_agreement"] = exports["variants"][exports["served"]]["agreement"]
-    card["calibration"] = release.calibration(val_probs, y_val)
+    card["calibration"] = calibrate.calibrate(val_probs, y_val)
     card["quality"] = release.quality_threshold(predict, images[val_idx], y_val)
     (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
     return card
