@@ -109,7 +109,7 @@ def main() -> None:
     from django.urls import reverse
     from django.utils import timezone
 
-    from emotion.models import ProductEmotionDaily, ProductViewerSketch, ReactionEvent
+    from emotion.models import ProductDailySummary, ProductEmotionDaily, ProductViewerSketch, ReactionEvent
     from insights.forms import parse_period
     from insights.services import products_with_enough_viewers
     from shop.models import Category, Product
@@ -169,6 +169,7 @@ def main() -> None:
             "reaction_events": ReactionEvent.objects.count(),
             "rollup_rows": ProductEmotionDaily.objects.count(),
             "viewer_sketch_rows": ProductViewerSketch.objects.count(),
+            "daily_summary_rows": ProductDailySummary.objects.count(),
         },
         "min_viewers": settings.INSIGHTS_MIN_VIEWERS,
         "timed_products": len(set(product_ids)),

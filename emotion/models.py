@@ -177,6 +177,19 @@ class DroppedFrames(models.Model):
         return f"{self.day} {self.outcome}: {self.frames}"
 
 
+class ViewerSegment(models.TextChoices):
+    """The viewer groups the staff product page splits reactions by (``emotion.services.segments_of``).
+
+    Returning: the viewer (account, else session) used the shop at least
+    ``RETURNING_AFTER`` before the view, i.e. in an earlier visit.
+    """
+
+    NEW = "new", "new viewers"
+    RETURNING = "returning", "returning viewers"
+    LOGGED_IN = "logged_in", "logged in"
+    ANONYMOUS = "anonymous", "anonymous"
+
+
 class ProductViewerSketch(models.Model):
     """The ``SKETCH_SIZE`` smallest keyed hashes of one product-day's reacting viewers.
 
@@ -188,14 +201,58 @@ class ProductViewerSketch(models.Model):
     """
 
     SKETCH_SIZE = 32
+    ALL = ""  # the ``segment`` of the sketch of all the product-day's reacting viewers
 
     product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
+    # One sketch per viewer group: ALL for every reacting viewer, else a ``ViewerSegment``.
+    segment = models.CharField(max_length=10, blank=True, default=ALL, choices=ViewerSegment.choices)
     key = models.BigIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["product", "day", "key"], name="unique_viewer_sketch_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "day", "segment", "key"], name="unique_viewer_sketch_key")
+        ]
         indexes = [models.Index(fields=["day", "product"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} product {self.product_id}"
+
+
+class ProductDailySummary(models.Model):
+    """One product-day of what the staff reports need beyond the per-emotion rollup, precomputed.
+
+    Written with the rollup by its only writer (``emotion.services.refresh_daily_rollup``), and
+    additive over days: a period's figures are sums of at most a few dozen small rows, whatever
+    the traffic, where reading the raw events made a busy product's page cost hundreds of
+    milliseconds. Anonymous like the rollup (counts and sums only) and kept after the
+    retention purge, so these reports outlive the raw events too.
+    """
+
+    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    # Reactions that began this day: totals over emotions, and distinct viewers (exact, this day).
+    seconds = models.FloatField(default=0.0)
+    events = models.PositiveIntegerField(default=0)
+    delight = models.FloatField(default=0.0, help_text="Valence-weighted seconds of the pleasant emotions.")
+    dislike = models.FloatField(default=0.0, help_text="Valence-weighted seconds of the unpleasant ones, positive.")
+    viewers = models.PositiveIntegerField(default=0)
+    # Reaction over viewing time, for the views that came on screen this day and had reactions:
+    # {"views": [views still on screen at second s], "showing": {emotion: [views showing it at s]}}.
+    viewing = models.JSONField(default=dict)
+    # This day's reactions per viewer segment: {segment: {emotion: [seconds, events]}}.
+    segments = models.JSONField(default=dict)
+    # Data quality of this day's frames (observations).
+    frames = models.PositiveIntegerField(default=0)
+    frame_views = models.PositiveIntegerField(default=0, help_text="Distinct views with frames this day.")
+    no_face = models.PositiveIntegerField(default=0)
+    low_confidence = models.PositiveIntegerField(default=0)
+    model_versions = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product", "day"], name="unique_daily_summary")]
+        indexes = [models.Index(fields=["day", "product"])]
+        verbose_name_plural = "product daily summaries"
 
     def __str__(self) -> str:
         return f"{self.day} product {self.product_id}"

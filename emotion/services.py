@@ -9,14 +9,30 @@ import heapq
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import CharField, Count, F, Max, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    CharField,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -24,16 +40,18 @@ from django.utils.crypto import salted_hmac
 from shop.models import Interaction, Product
 from shop.services import Shopper, owned_rows
 
-from .ml.labels import valence
+from .ml.labels import CLASS_TO_INDEX, CLASSES, VALENCE, valence
 from .models import (
     AffectSummary,
     Consent,
     DroppedFrames,
     EmotionObservation,
     Outcome,
+    ProductDailySummary,
     ProductEmotionDaily,
     ProductViewerSketch,
     ReactionEvent,
+    ViewerSegment,
 )
 from .reactions import Frame, Rules, build_reactions
 
@@ -106,12 +124,15 @@ def _erase(owner: Q) -> Erased:
     finish before the erasure, which then deletes what it wrote.
     """
     list(Consent.objects.select_for_update().filter(owner).values_list("pk", flat=True))
-    touched = set(
-        ReactionEvent.objects.filter(owner)
-        .annotate(day=TruncDate("started_at"))
-        .values_list("product_id", "day")
-        .distinct()
-    )
+    touched = {  # every product-day the owner's reactions, views or frames count in
+        *ReactionEvent.objects.filter(owner).annotate(day=TruncDate("started_at")).values_list("product_id", "day"),
+        *ReactionEvent.objects.filter(owner)
+        .annotate(day=TruncDate("view__created_at"))
+        .values_list("product_id", "day"),
+        *EmotionObservation.objects.filter(owner)
+        .annotate(day=TruncDate("captured_at"))
+        .values_list("product_id", "day"),
+    }
     observations = EmotionObservation.objects.filter(owner).delete()[0]
     reactions = ReactionEvent.objects.filter(owner).delete()[0]
     summaries = AffectSummary.objects.filter(owner).delete()[0]
@@ -332,7 +353,8 @@ def _rebuild_reactions(view: Interaction) -> list[ReactionEvent]:
         for r in build_reactions(frames, reaction_rules(), view_end=view_end)
     )
     refresh_affect_summary(view.shopper_id, view.product_id, view.user_id)
-    for day in old_days | {timezone.localdate(e.started_at) for e in events}:
+    new_days = {timezone.localdate(e.started_at) for e in events} | {timezone.localdate(f.at) for f in frames}
+    for day in old_days | new_days | {timezone.localdate(view.created_at)}:
         refresh_daily_rollup(view.product_id, day)
     return events
 
@@ -387,6 +409,10 @@ def refresh_affect_summary(shopper_id: uuid.UUID, product_id: int, user_id: int 
 
 # Who a viewer is, for distinct counts: the account when logged in, else the session's shopper id.
 VIEWER = Coalesce(Cast("user_id", CharField()), Cast("shopper_id", CharField()))
+VIEWING_SECONDS = 30  # the reaction-over-viewing-time chart covers the first half minute of a view
+RETURNING_AFTER = timedelta(minutes=30)  # an earlier interaction this long before the view: a returning viewer
+_SUMMARY_CHUNK = 20_000  # rows fetched at a time in a bulk rebuild
+_VIEW_BATCH = 5_000  # views charted per numpy batch (about 1 MB, and within SQLite's query-parameter limit)
 
 
 def viewer_key(shopper_id: uuid.UUID | str, user_id: int | None) -> int:
@@ -414,25 +440,169 @@ def recomputed_rollup(events: QuerySet[ReactionEvent] | None = None) -> QuerySet
     )
 
 
-def _sketches(events: QuerySet[ReactionEvent]) -> list[ProductViewerSketch]:
-    """The viewer sketch rows of the product-days in ``events``: each day's smallest keys."""
-    keys: dict[tuple[int, date], set[int]] = defaultdict(set)
-    viewers = events.annotate(day=TruncDate("started_at")).values_list("product_id", "day", "shopper_id", "user_id")
-    for product_id, day, shopper_id, user_id in viewers.distinct().order_by().iterator(chunk_size=20_000):
-        keys[product_id, day].add(viewer_key(shopper_id, user_id))
-    return [
-        ProductViewerSketch(product_id=product_id, day=day, key=key)
-        for (product_id, day), day_keys in keys.items()
-        for key in heapq.nsmallest(ProductViewerSketch.SKETCH_SIZE, day_keys)
+def segments_of(returning: bool, logged_in: bool) -> tuple[ViewerSegment, ViewerSegment]:
+    """The two viewer segments a view's reactions count in: new or returning, logged in or anonymous."""
+    return (
+        ViewerSegment.RETURNING if returning else ViewerSegment.NEW,
+        ViewerSegment.LOGGED_IN if logged_in else ViewerSegment.ANONYMOUS,
+    )
+
+
+def _view_facts(views: QuerySet[Interaction]) -> dict[int, tuple[int, tuple[ViewerSegment, ViewerSegment]]]:
+    """Per view: its viewer's sketch key and its two segments (one query; the subquery runs once a view)."""
+    earlier = Interaction.objects.filter(
+        Q(shopper_id=OuterRef("shopper_id")) | Q(user_id=OuterRef("user_id")),
+        created_at__lt=OuterRef("created_at") - RETURNING_AFTER,
+    )
+    rows = views.annotate(returning=Exists(earlier)).values_list("pk", "shopper_id", "user_id", "returning")
+    return {
+        pk: (viewer_key(shopper_id, user_id), segments_of(returning, user_id is not None))
+        for pk, shopper_id, user_id, returning in rows.order_by().iterator(chunk_size=_SUMMARY_CHUNK)
+    }
+
+
+def _offset(field_name: str) -> ExpressionWrapper:
+    """``field_name`` minus the start of the event's view, as a duration."""
+    return ExpressionWrapper(F(field_name) - F("view__created_at"), output_field=DurationField())
+
+
+def _viewing_counts(viewed: QuerySet[ReactionEvent]) -> Iterator[tuple[tuple[int, date], dict[str, Any]]]:
+    """Per product and local day of the view: views on screen and views showing each emotion, per second.
+
+    A view is on screen up to its reported dwell time (or its last reaction when none came);
+    a reaction counts in every second it overlaps. Views come in batches of whole product-days,
+    so memory stays bounded in a bulk rebuild.
+    """
+    per_view = (
+        viewed.values("view_id", "product_id", day=TruncDate("view__created_at"))
+        .annotate(dwell=Max("view__dwell_seconds"), last=Max(_offset("ended_at")))
+        .order_by("product_id", "day", "view_id")
+        .values_list("product_id", "day", "view_id", "dwell", "last")
+    )
+    early = viewed.filter(started_at__lt=F("view__created_at") + timedelta(seconds=VIEWING_SECONDS))
+    batch: list[tuple[int, date, int, float]] = []
+    for product_id, day, view_id, dwell, last in per_view.iterator(chunk_size=_SUMMARY_CHUNK):
+        if len(batch) >= _VIEW_BATCH and batch[-1][:2] != (product_id, day):
+            yield from _count_batch(batch, early)
+            batch = []
+        batch.append((product_id, day, view_id, max(dwell or 0.0, last.total_seconds())))
+    if batch:
+        yield from _count_batch(batch, early)
+
+
+def _count_batch(
+    batch: list[tuple[int, date, int, float]], early: QuerySet[ReactionEvent]
+) -> Iterator[tuple[tuple[int, date], dict[str, Any]]]:
+    index = {view_id: i for i, (_, _, view_id, _) in enumerate(batch)}
+    rows = list(
+        early.filter(view_id__in=index).values_list("view_id", "emotion", _offset("started_at"), _offset("ended_at"))
+    )
+    view_of = np.array([index[r[0]] for r in rows], dtype=np.int64)
+    emotion_of = np.array([CLASS_TO_INDEX[r[1]] for r in rows], dtype=np.int64)
+    first = np.floor([r[2].total_seconds() for r in rows]) if rows else np.empty(0)
+    last = np.ceil([r[3].total_seconds() for r in rows]) if rows else np.empty(0)
+    showing = np.zeros((len(batch), VIEWING_SECONDS, len(CLASSES)), dtype=bool)
+    for second in range(VIEWING_SECONDS):
+        during = (first <= second) & (last > second)
+        showing[view_of[during], second, emotion_of[during]] = True
+    on_screen = np.array([b[3] for b in batch])
+    present = on_screen[:, None] > np.arange(VIEWING_SECONDS)[None, :]
+    showing &= present[:, :, None]
+    groups = [i for i in range(len(batch)) if i == 0 or batch[i][:2] != batch[i - 1][:2]]
+    views = np.add.reduceat(present.astype(np.int64), groups, axis=0)
+    shown = np.add.reduceat(showing.astype(np.int64), groups, axis=0)
+    for g, i in enumerate(groups):
+        yield (
+            batch[i][:2],
+            {
+                "views": views[g].tolist(),
+                "showing": {e: shown[g, :, k].tolist() for k, e in enumerate(CLASSES)},
+            },
+        )
+
+
+def _summaries(
+    events: QuerySet[ReactionEvent], viewed: QuerySet[ReactionEvent], observations: QuerySet[EmotionObservation]
+) -> tuple[list[ProductDailySummary], list[ProductViewerSketch]]:
+    """The summary and viewer-sketch rows of every product-day in some raw rows.
+
+    ``events`` count by the local day they began (totals, segments, sketches), ``viewed``
+    (the reactions of the views to chart) by the day their view began, ``observations``
+    (frames, for data quality) by the day they were captured. Both writers below call this.
+    """
+    summaries: dict[tuple[int, date], ProductDailySummary] = {}
+
+    def summary(product_id: int, day: date) -> ProductDailySummary:
+        if (product_id, day) not in summaries:
+            summaries[product_id, day] = ProductDailySummary(
+                product_id=product_id, day=day, viewing={}, segments={}, model_versions=[]
+            )
+        return summaries[product_id, day]
+
+    facts = _view_facts(Interaction.objects.filter(pk__in=events.values("view_id")))
+    keys: dict[tuple[int, date, str], set[int]] = defaultdict(set)
+    totals = (
+        events.annotate(day=TruncDate("started_at"))
+        .values_list("product_id", "day", "view_id", "emotion")
+        .annotate(s=Sum("duration_seconds"), n=Count("id"))
+        .order_by()
+    )
+    for product_id, day, view_id, emotion, seconds, n in totals.iterator(chunk_size=_SUMMARY_CHUNK):
+        row, (key, segments) = summary(product_id, day), facts[view_id]
+        weight = VALENCE.get(emotion, 0.0)
+        row.seconds += seconds
+        row.events += n
+        row.delight += seconds * weight if weight > 0 else 0.0
+        row.dislike -= seconds * weight if weight < 0 else 0.0
+        for segment in (ProductViewerSketch.ALL, *segments):
+            keys[product_id, day, segment].add(key)
+            if segment:
+                cell = row.segments.setdefault(segment, {}).setdefault(emotion, [0.0, 0])
+                cell[0] += seconds
+                cell[1] += n
+    for (product_id, day, segment), segment_keys in keys.items():
+        if segment == ProductViewerSketch.ALL:
+            summary(product_id, day).viewers = len(segment_keys)
+    for (product_id, day), viewing in _viewing_counts(viewed):
+        summary(product_id, day).viewing = viewing
+
+    frames = observations.annotate(day=TruncDate("captured_at")).order_by()
+    cut = reaction_rules().min_confidence  # a frame below it is a gap for the reaction rules too
+    quality = frames.values("product_id", "day").annotate(
+        frames=Count("id"),
+        views=Count("view_id", distinct=True),
+        no_face=Count("id", filter=Q(label="")),
+        low=Count("id", filter=~Q(label="") & Q(confidence__lt=cut)),
+    )
+    for q in quality.iterator(chunk_size=_SUMMARY_CHUNK):
+        row = summary(q["product_id"], q["day"])
+        row.frames, row.frame_views, row.no_face, row.low_confidence = q["frames"], q["views"], q["no_face"], q["low"]
+    versions = frames.exclude(model_version="").values_list("product_id", "day", "model_version").distinct()
+    for product_id, day, version in versions.iterator(chunk_size=_SUMMARY_CHUNK):
+        summary(product_id, day).model_versions.append(version)
+    for row in summaries.values():
+        row.model_versions.sort()
+    sketches = [
+        ProductViewerSketch(product_id=product_id, day=day, segment=segment, key=key)
+        for (product_id, day, segment), segment_keys in keys.items()
+        for key in heapq.nsmallest(ProductViewerSketch.SKETCH_SIZE, segment_keys)
     ]
+    return list(summaries.values()), sketches
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    return start, start + timedelta(days=1)
 
 
 def refresh_daily_rollup(product_id: int, day: date) -> None:
-    """Recompute one product-day of the anonymous aggregate (and its viewer sketch) from the reaction events."""
-    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
-    events = ReactionEvent.objects.filter(
-        product_id=product_id, started_at__gte=start, started_at__lt=start + timedelta(days=1)
-    )
+    """Recompute one product-day of the anonymous aggregates from the raw events and frames.
+
+    The per-emotion rollup, the day's summary (totals, viewing time, segments, data quality)
+    and the viewer sketches: called for every day a view's reactions, frames or start fall on.
+    """
+    start, end = _day_bounds(day)
+    events = ReactionEvent.objects.filter(product_id=product_id, started_at__gte=start, started_at__lt=end)
     totals = {row["emotion"]: row for row in recomputed_rollup(events)}
     ProductEmotionDaily.objects.filter(product_id=product_id, day=day).exclude(emotion__in=totals).delete()
     ProductEmotionDaily.objects.bulk_create(
@@ -451,23 +621,31 @@ def refresh_daily_rollup(product_id: int, day: date) -> None:
         unique_fields=["product", "day", "emotion"],
         update_fields=["seconds", "events", "viewers"],
     )
+    summaries, sketches = _summaries(
+        events,
+        ReactionEvent.objects.filter(
+            view__product_id=product_id, view__created_at__gte=start, view__created_at__lt=end
+        ),
+        EmotionObservation.objects.filter(product_id=product_id, captured_at__gte=start, captured_at__lt=end),
+    )
+    ProductDailySummary.objects.filter(product_id=product_id, day=day).delete()
+    ProductDailySummary.objects.bulk_create(summaries)
     ProductViewerSketch.objects.filter(product_id=product_id, day=day).delete()
-    ProductViewerSketch.objects.bulk_create(_sketches(events))
+    ProductViewerSketch.objects.bulk_create(sketches)
 
 
 def rebuild_rollup() -> int:
     """Replace the whole rollup with a recomputation from the raw events, in one INSERT ... SELECT.
 
     For bulk loads (the synthetic-reaction seeder), where refreshing one product-day at a time
-    would take hours. Days whose raw events were purged keep their rollup rows (and sketches):
-    they cannot be recomputed, and the rollup is the only record of them.
+    would take hours. Days whose raw events were purged keep their rollup rows (and sketches
+    and summaries): they cannot be recomputed, and the rollup is the only record of them.
     """
     rows = recomputed_rollup()
     fields = ("product", "day", "emotion", "seconds", "events", "viewers")
     with transaction.atomic():
         days_with_events = ReactionEvent.objects.annotate(day=TruncDate("started_at")).values("day").distinct()
         ProductEmotionDaily.objects.filter(day__in=days_with_events).delete()
-        ProductViewerSketch.objects.filter(day__in=days_with_events).delete()
         select, params = rows.values_list("product_id", *fields[1:]).query.sql_with_params()
         columns = ", ".join(
             connection.ops.quote_name(ProductEmotionDaily._meta.get_field(name).column) for name in fields
@@ -475,8 +653,22 @@ def rebuild_rollup() -> int:
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {ProductEmotionDaily._meta.db_table} ({columns}) {select}", params)
             inserted = cursor.rowcount
-        ProductViewerSketch.objects.bulk_create(_sketches(ReactionEvent.objects.all()), batch_size=10_000)
+        rebuild_summaries()
     return inserted
+
+
+def rebuild_summaries() -> None:
+    """Recompute every daily summary and viewer sketch from the raw events and frames still kept."""
+    with transaction.atomic():
+        days_with_events = ReactionEvent.objects.annotate(day=TruncDate("started_at")).values("day").distinct()
+        days_with_frames = EmotionObservation.objects.annotate(day=TruncDate("captured_at")).values("day").distinct()
+        ProductViewerSketch.objects.filter(day__in=days_with_events).delete()
+        ProductDailySummary.objects.filter(Q(day__in=days_with_events) | Q(day__in=days_with_frames)).delete()
+        summaries, sketches = _summaries(
+            ReactionEvent.objects.all(), ReactionEvent.objects.all(), EmotionObservation.objects.all()
+        )
+        ProductDailySummary.objects.bulk_create(summaries, batch_size=5_000)
+        ProductViewerSketch.objects.bulk_create(sketches, batch_size=10_000)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from emotion.ml.labels import CLASSES
+from emotion.services import reaction_rules
 from moodshop.admin_pages import ReportAdmin
 from recommender import experiments as recommender_experiments
 from shop.models import Category, Product
@@ -140,7 +141,7 @@ class ProductReactionAdmin(ReportAdmin):
             share_bar=share_bar(data.mix),
             columns=stacked_columns(data.timeline, hourly=period.granularity == "hour"),
             viewing_lines=viewing_lines(data.viewing),
-            low_confidence=services.LOW_CONFIDENCE,
+            low_confidence=reaction_rules().min_confidence,
             moment_tables=[
                 ("Longest positive reactions", data.positive_moments),
                 ("Longest negative reactions", data.negative_moments),

@@ -113,7 +113,7 @@ class QualitySerializer(serializers.Serializer):
 
 class SegmentSerializer(serializers.Serializer):
     name = serializers.CharField()
-    viewers = serializers.IntegerField()
+    viewers = serializers.IntegerField(help_text="Distinct viewers, counted up to 32 (32 means 32 or more).")
     enough_viewers = serializers.BooleanField()
     seconds = serializers.SerializerMethodField()
     valence = serializers.SerializerMethodField()

@@ -2,8 +2,9 @@
 
 The admin pages, the CSV export and the read-only API all call these, so one figure is
 computed one way. Everything the pages show over a period comes from the anonymous
-per-product daily rollup (``ProductEmotionDaily``): it stays small and indexed with
-millions of raw events, and it outlives the retention purge of raw data. The few figures
+per-product daily aggregates (``ProductEmotionDaily`` per emotion, ``ProductDailySummary``
+for totals, viewing time, segments and data quality): they stay small and indexed with
+millions of raw events, and they outlive the retention purge of raw data. The few figures
 that need the raw reaction events (hourly timelines, top moments, conversion by dominant
 reaction) read them through the ``(product, started_at)`` index and are only available
 within the retention period.
@@ -24,9 +25,7 @@ from django.db.models import (
     Avg,
     Case,
     Count,
-    DurationField,
     Exists,
-    ExpressionWrapper,
     F,
     FloatField,
     Max,
@@ -41,12 +40,19 @@ from django.db.models import (
 from django.db.models.functions import RowNumber, TruncHour
 from django.utils import timezone
 
-from emotion.ml.labels import CLASS_TO_INDEX, CLASSES, VALENCE
+from emotion.ml.labels import CLASSES, VALENCE
 from emotion.ml.labels import arousal as weighted_arousal
 from emotion.ml.labels import valence as weighted_valence
 from emotion.ml.tta import TTA_SUFFIX
-from emotion.models import Consent, EmotionObservation, ProductEmotionDaily, ProductViewerSketch, ReactionEvent
-from emotion.reactions import Rules
+from emotion.models import (
+    Consent,
+    ProductDailySummary,
+    ProductEmotionDaily,
+    ProductViewerSketch,
+    ReactionEvent,
+    ViewerSegment,
+)
+from emotion.services import VIEWING_SECONDS
 from shop.models import Category, Interaction, Product
 
 from .forms import Period
@@ -163,7 +169,9 @@ def includes_synthetic(period: Period, product: Product | None = None) -> bool:
 
 
 def _sketches(period: Period) -> QuerySet[ProductViewerSketch]:
-    rows = ProductViewerSketch.objects.filter(day__gte=period.start, day__lte=period.end)
+    rows = ProductViewerSketch.objects.filter(
+        day__gte=period.start, day__lte=period.end, segment=ProductViewerSketch.ALL
+    )
     if period.category_id is not None:
         rows = rows.filter(product__category_id=period.category_id)
     return rows
@@ -517,9 +525,6 @@ def product_reactions(product: Product, period: Period) -> ProductReactions:
 
 # --- Depth: reaction over viewing time, arousal, attention, data quality, segments -------------
 
-VIEWING_SECONDS = 30  # the reaction-over-viewing-time chart covers the first half minute of a view
-LOW_CONFIDENCE = Rules().min_confidence  # frames below it are gaps for the reaction rules too
-
 
 @dataclass(frozen=True)
 class ViewingSecond:
@@ -534,49 +539,24 @@ class ViewingSecond:
         return _ratio(self.showing[emotion], self.views)
 
 
-def viewing_time(product: Product, period: Period, seconds: int = VIEWING_SECONDS) -> list[ViewingSecond]:
-    """The share of views showing each emotion at second 0, 1, 2, ... of the view (raw events).
+def _summaries(product: Product, period: Period) -> QuerySet[ProductDailySummary]:
+    return ProductDailySummary.objects.filter(product=product, day__gte=period.start, day__lte=period.end)
 
-    A view is on screen up to its reported dwell time (or its last reaction when none came);
-    a reaction counts in every second it overlaps. Two queries, both cut by the database: one
-    row per reacting view (how long it was on screen), and the reactions that began within the
-    chart's first ``seconds`` (as offsets from the view's start); numpy does the counting.
+
+def viewing_time(product: Product, period: Period) -> list[ViewingSecond]:
+    """The share of views showing each emotion at second 0, 1, 2, ... of the view.
+
+    Sums of the daily summaries (``emotion.services.refresh_daily_rollup`` counts each view
+    on the day it came on screen), so the cost does not grow with the product's traffic.
     """
-    events = ReactionEvent.objects.filter(
-        product=product, started_at__gte=period.start_at, started_at__lt=period.end_at
-    ).order_by()
-    per_view = list(
-        events.values("view_id")
-        .annotate(
-            dwell=Max("view__dwell_seconds"),
-            last=Max(ExpressionWrapper(F("ended_at") - F("view__created_at"), output_field=DurationField())),
-        )
-        .values_list("view_id", "dwell", "last")
-    )
-    if not per_view:
-        return [ViewingSecond(s, 0, dict.fromkeys(CLASSES, 0)) for s in range(seconds)]
-    index = {view: i for i, (view, _, _) in enumerate(per_view)}
-    on_screen = np.array([max(dwell or 0.0, last.total_seconds()) for _, dwell, last in per_view])
-    early = events.filter(started_at__lt=F("view__created_at") + timedelta(seconds=seconds)).values_list(
-        "view_id",
-        "emotion",
-        ExpressionWrapper(F("started_at") - F("view__created_at"), output_field=DurationField()),
-        ExpressionWrapper(F("ended_at") - F("view__created_at"), output_field=DurationField()),
-    )
-    rows = list(early)
-    view_of = np.array([index[r[0]] for r in rows], dtype=np.int64)
-    emotion_of = np.array([CLASS_TO_INDEX[r[1]] for r in rows], dtype=np.int64)
-    first = np.floor([r[2].total_seconds() for r in rows]) if rows else np.empty(0)
-    last = np.ceil([r[3].total_seconds() for r in rows]) if rows else np.empty(0)
-    showing = np.zeros((len(per_view), seconds, len(CLASSES)), dtype=bool)
-    for second in range(seconds):
-        during = (first <= second) & (last > second)
-        showing[view_of[during], second, emotion_of[during]] = True
-    present = on_screen[:, None] > np.arange(seconds)[None, :]
-    counts = (showing & present[:, :, None]).sum(axis=0)
+    views = np.zeros(VIEWING_SECONDS, dtype=np.int64)
+    showing = np.zeros((len(CLASSES), VIEWING_SECONDS), dtype=np.int64)
+    for viewing in _summaries(product, period).exclude(viewing={}).values_list("viewing", flat=True):
+        views += viewing["views"]
+        showing += [viewing["showing"][e] for e in CLASSES]
     return [
-        ViewingSecond(s, int(present[:, s].sum()), {e: int(counts[s, k]) for k, e in enumerate(CLASSES)})
-        for s in range(seconds)
+        ViewingSecond(s, int(views[s]), {e: int(showing[k, s]) for k, e in enumerate(CLASSES)})
+        for s in range(VIEWING_SECONDS)
     ]
 
 
@@ -615,18 +595,15 @@ class Quality:
 
 
 def quality(product: Product, period: Period) -> Quality:
-    """Frames, faces, confidence and model versions behind the product's figures (one query)."""
-    frames = EmotionObservation.objects.filter(
-        product=product, captured_at__gte=period.start_at, captured_at__lt=period.end_at
+    """Frames, faces, confidence and model versions behind the product's figures (daily summaries).
+
+    A view whose frames span midnight counts once on each day.
+    """
+    rows = list(
+        _summaries(product, period).values_list("frames", "frame_views", "no_face", "low_confidence", "model_versions")
     )
-    row = frames.aggregate(
-        frames=Count("id"),
-        views=Count("view_id", distinct=True),
-        no_face=Count("id", filter=Q(label="")),
-        low=Count("id", filter=~Q(label="") & Q(confidence__lt=LOW_CONFIDENCE)),
-    )
-    versions = sorted(frames.order_by().values_list("model_version", flat=True).distinct())
-    return Quality(row["frames"], row["views"], row["no_face"], row["low"], versions)
+    frames, views, no_face, low = (sum(r[i] for r in rows) for i in range(4))
+    return Quality(frames, views, no_face, low, sorted({v for r in rows for v in r[4]}))
 
 
 @dataclass(frozen=True)
@@ -634,59 +611,47 @@ class Segment:
     """The reactions of one group of viewers; its mix only with at least K viewers in it."""
 
     name: str
-    viewers: int
+    viewers: int  # distinct viewers, counted up to ProductViewerSketch.SKETCH_SIZE
     mix: EmotionMix
 
     @property
     def enough_viewers(self) -> bool:
         return self.viewers >= min_viewers()
 
-
-RETURNING_AFTER = timedelta(minutes=30)  # an earlier interaction at least this long before: a returning viewer
+    @property
+    def viewers_label(self) -> str:
+        """The count as the page shows it: "32+" at the sketch size, where counting stops."""
+        capped = self.viewers >= ProductViewerSketch.SKETCH_SIZE
+        return f"{ProductViewerSketch.SKETCH_SIZE}+" if capped else str(self.viewers)
 
 
 def segments(product: Product, period: Period) -> list[Segment]:
-    """Reaction mixes of new against returning viewers and of logged-in against anonymous ones (raw events).
+    """Reaction mixes of new against returning viewers and of logged-in against anonymous ones.
 
-    Returning: the viewer (account, else session) interacted with the shop at least 30 minutes
-    before the view, i.e. in an earlier visit. Two queries: the reaction totals per view and
-    emotion, and per view its viewer and whether they were returning (decided per view, not per
-    event, so the subquery runs once a view).
+    Sums of the daily summaries' per-segment totals; each segment's distinct viewers come from
+    its viewer sketches, exact up to ``ProductViewerSketch.SKETCH_SIZE`` (enough for the K rule).
     """
-    events = ReactionEvent.objects.filter(
-        product=product, started_at__gte=period.start_at, started_at__lt=period.end_at
-    ).order_by()
-    totals = list(events.values_list("view_id", "emotion").annotate(s=Sum("duration_seconds"), n=Count("id")))
-    earlier = Interaction.objects.filter(
-        Q(shopper_id=OuterRef("shopper_id")) | Q(user_id=OuterRef("user_id")),
-        created_at__lt=OuterRef("created_at") - RETURNING_AFTER,
+    totals: dict[str, dict[str, list[float]]] = {segment: {} for segment in ViewerSegment.values}
+    for day in _summaries(product, period).values_list("segments", flat=True):
+        for segment, emotions in day.items():
+            for emotion, (seconds, events) in emotions.items():
+                cell = totals[segment].setdefault(emotion, [0.0, 0])
+                cell[0] += seconds
+                cell[1] += events
+    viewers = dict(
+        ProductViewerSketch.objects.filter(product=product, day__gte=period.start, day__lte=period.end)
+        .exclude(segment=ProductViewerSketch.ALL)
+        .values("segment")
+        .annotate(n=Count("key", distinct=True))
+        .values_list("segment", "n")
     )
-    views = {
-        pk: (user_id if user_id is not None else shopper_id, returning, user_id is not None)
-        for pk, shopper_id, user_id, returning in Interaction.objects.filter(pk__in=events.values("view_id"))
-        .annotate(returning=Exists(earlier))
-        .values_list("pk", "shopper_id", "user_id", "returning")
-    }
-    names = {
-        ("returning", False): "new viewers",
-        ("returning", True): "returning viewers",
-        ("logged_in", True): "logged in",
-        ("logged_in", False): "anonymous",
-    }
-    seconds: dict[tuple[str, bool], dict[str, list[float]]] = {key: {} for key in names}
-    viewers: dict[tuple[str, bool], set[Any]] = {key: set() for key in names}
-    for view, emotion, s, n in totals:
-        viewer, returning, logged_in = views[view]
-        for key in (("returning", returning), ("logged_in", logged_in)):
-            cell = seconds[key].setdefault(emotion, [0.0, 0])
-            cell[0] += s
-            cell[1] += n
-            viewers[key].add(viewer)
     return [
         Segment(
-            name, len(viewers[key]), EmotionMix.from_totals({e: (c[0], int(c[1])) for e, c in seconds[key].items()})
+            segment.label,
+            viewers.get(segment.value, 0),
+            EmotionMix.from_totals({e: (c[0], int(c[1])) for e, c in totals[segment.value].items()}),
         )
-        for key, name in names.items()
+        for segment in ViewerSegment
     ]
 
 
@@ -697,7 +662,7 @@ class ProductTotals(NamedTuple):
     """One product's reaction totals over a period, as the database aggregated them.
 
     A named tuple, not a dataclass: the overview builds one per product (10k at benchmark scale).
-    ``viewers`` is a lower bound of its distinct viewers (the most of any one day and emotion).
+    ``viewers`` is a lower bound of its distinct viewers (the most of any one day).
     """
 
     product_id: int
@@ -752,19 +717,23 @@ class Overview:
 
 
 def product_totals(period: Period) -> list[ProductTotals]:
-    """Per-product totals over the period: one scan of the rollup, grouped by the database.
+    """Per-product totals over the period: one scan of the daily summaries, grouped by the database.
 
     The overview's rankings and category table are all cut from this one result (one row
-    per product with reactions), which is cheaper than scanning the rollup once for each.
+    per product with reactions). The summaries hold one row per product-day, a quarter of
+    the per-emotion rollup's rows.
     """
-    rows = (
-        _rollup(period)
+    rows = ProductDailySummary.objects.filter(day__gte=period.start, day__lte=period.end)
+    if period.category_id is not None:
+        rows = rows.filter(product__category_id=period.category_id)
+    totals = (
+        rows.filter(events__gt=0)
         .values("product_id")
-        .annotate(s=Sum("seconds"), n=Sum("events"), delight=delight_expr(), dislike=dislike_expr(), v=Max("viewers"))
+        .annotate(s=Sum("seconds"), n=Sum("events"), delight=Sum("delight"), dislike=Sum("dislike"), v=Max("viewers"))
         .order_by()
         .values_list("product_id", "s", "n", "delight", "dislike", "v")
     )
-    return list(map(ProductTotals._make, rows))
+    return list(map(ProductTotals._make, totals))
 
 
 def _ranked(totals: list[ProductTotals], period: Period, measure: str, limit: int) -> list[RankedProduct]:

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from emotion import services as capture
 from emotion.ml.labels import AROUSAL, arousal
 from emotion.models import EmotionObservation
 from insights import services
@@ -51,6 +52,7 @@ def _frames(view, labels_and_confidences, version="v1"):
             confidence=confidence,
             model_version=version,
         )
+    capture.refresh_view_reactions(view)  # what the worker does after storing frames
 
 
 def test_data_quality_flags_and_attention(shop, product):
