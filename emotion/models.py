@@ -21,6 +21,7 @@ class Outcome(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
     SEVERAL_FACES = "several_faces", "Several faces"
     CLIENT_REPORTED = "client_reported", "Client-reported"
+    ERASED = "erased", "Erased"
 
 
 class ConsentQuerySet(models.QuerySet["Consent"]):

@@ -54,6 +54,7 @@ from .models import (
     ViewerSegment,
 )
 from .reactions import Frame, Rules, build_reactions
+from .sealing import new_key
 
 # --- Consent -----------------------------------------------------------------------------
 
@@ -111,9 +112,19 @@ def withdraw_consent(shopper: Shopper) -> Erased:
 
 
 def erase_emotion_data(shopper: Shopper) -> Erased:
-    """Delete every observation, reaction and affect summary of the person (consent stays)."""
+    """Delete every observation, reaction and affect summary of the person (consent stays).
+
+    Each consent gets a new frame key in the same transaction: frames queued before the
+    erasure were sealed with the old one, so the worker can no longer open them and counts
+    them as erased instead of storing them after the erasure.
+    """
     with transaction.atomic():
-        return _erase(person(shopper))
+        owner = person(shopper)
+        erased = _erase(owner)
+        for consent in Consent.objects.filter(owner):
+            consent.frame_key = new_key()
+            consent.save(update_fields=["frame_key"])
+    return erased
 
 
 def _erase(owner: Q) -> Erased:

@@ -139,10 +139,12 @@ def classify_frame(
 ) -> None:
     """Check consent, then open, detect, classify and store one frame (idempotent on view + sequence).
 
-    A frame whose consent is gone is counted and dropped without being opened or decoded.
-    A frame queued (``queued_at``, the web process's clock) longer ago than the freshness
-    budget is not opened either: it is stored as a gap with outcome "stale".
-    A frame that cannot be opened or decoded is logged (without its bytes) and dropped: a
+    A frame whose consent is gone is counted and dropped without being opened or decoded;
+    so is one whose view is gone or whose seal no longer opens (the shopper erased their
+    data since it was queued: an erased person's frame must not be stored after the
+    erasure). A frame queued (``queued_at``, the web process's clock) longer ago than the
+    freshness budget is not decoded: it is stored as a gap with outcome "stale".
+    A frame that cannot be decoded is logged (without its bytes) and dropped: a
     poisoned message must never crash or wedge the worker. Database outages are retried.
     """
     from emotion.ml.inference import ImageDecodeError
@@ -152,7 +154,18 @@ def classify_frame(
         services.count_dropped(Outcome.WITHDRAWN)
         return
     view = Interaction.objects.filter(pk=view_pk, kind=Interaction.Kind.VIEW).first()
-    if view is None:  # the shopper erased their data while the frame was queued
+    if view is None:  # the view was deleted while the frame was queued
+        services.count_dropped(Outcome.ERASED)
+        return
+    try:
+        frame = sealing.open_frame(key, base64.b64decode(sealed_frame, validate=True), view_pk, sequence)
+    except sealing.InvalidTag:
+        # Not sealed with the consent's current key: the shopper erased their data since it
+        # was queued (the erasure changes the key), or the message was forged or tampered with.
+        services.count_dropped(Outcome.ERASED)
+        return
+    except (binascii.Error, ValueError) as exc:
+        logger.warning("Dropped an unreadable frame (view %s, seq %s): %s", view_pk, sequence, type(exc).__name__)
         return
     if freshness.is_stale(queued_at):
         stale = services.Classification(None, outcome=Outcome.STALE)
@@ -162,9 +175,8 @@ def classify_frame(
         return
     model = classifier()
     try:
-        frame = sealing.open_frame(key, base64.b64decode(sealed_frame, validate=True), view_pk, sequence)
         result = classify_single_face(model, frame)
-    except (sealing.InvalidTag, ImageDecodeError, binascii.Error, ValueError) as exc:
+    except (ImageDecodeError, ValueError) as exc:
         logger.warning("Dropped an unreadable frame (view %s, seq %s): %s", view_pk, sequence, type(exc).__name__)
         return
     try:

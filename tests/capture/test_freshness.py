@@ -2,6 +2,7 @@
 freshness budget, tells the page when to send the next, and the worker drops stale frames as
 counted gaps (outcome "stale")."""
 
+import base64
 import time
 
 import pytest
@@ -9,7 +10,7 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-from emotion import freshness, tasks
+from emotion import freshness, sealing, tasks
 from emotion.api import AddressRateThrottle, ShopperRateThrottle
 from emotion.freshness import Backlog, admit
 from emotion.models import Consent, EmotionObservation, Outcome
@@ -71,7 +72,7 @@ def test_throughput_is_measured_from_the_frames_classified(product):
     assert freshness.measured_throughput(window=4.0) == 2.0  # stale drops are no measure of capacity
 
 
-def test_the_worker_stores_a_stale_frame_as_a_gap_without_opening_it(shopper, product, face_jpeg, monkeypatch):
+def test_the_worker_stores_a_stale_frame_as_a_gap_without_decoding_it(shopper, product, face_jpeg, monkeypatch):
     view_id = shopper.open(product)
     shopper.consent()
     view = Interaction.objects.get(view_id=view_id)
@@ -82,7 +83,7 @@ def test_the_worker_stores_a_stale_frame_as_a_gap_without_opening_it(shopper, pr
         sequence=3,
         captured_at=timezone.now().isoformat(),
         consent_pk=consent.pk,
-        sealed_frame="bm90IG9wZW5lZA==",
+        sealed_frame=base64.b64encode(sealing.seal_frame(consent.frame_key, face_jpeg, view.pk, 3)).decode(),
         queued_at=time.time() - settings.EMOTION_FRESHNESS_SECONDS - 0.5,
     )
     observation = EmotionObservation.objects.get(view=view, sequence=3)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from emotion import sealing, services, tasks
 from emotion.models import DroppedFrames, EmotionObservation, Outcome
+from shop.models import Interaction
 from shop.services import Shopper, record_view
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +73,29 @@ def test_a_frame_sealed_for_another_view_is_not_opened(queued):
     _shopper, kwargs = queued
     tasks.classify_frame.run(**(kwargs | {"sequence": 1}))  # the sequence is bound into the seal
     assert not EmotionObservation.objects.exists()
+
+
+def erased() -> int:
+    return DroppedFrames.objects.filter(outcome=Outcome.ERASED).aggregate(n=Sum("frames"))["n"] or 0
+
+
+def test_a_frame_queued_before_an_erasure_is_counted_not_stored_after_it(queued, face_jpeg):
+    """Erasing keeps consent but changes its key: the queued frame no longer opens."""
+    shopper, kwargs = queued
+    services.erase_emotion_data(shopper)
+    tasks.classify_frame.run(**kwargs)
+    assert not EmotionObservation.objects.exists()
+    assert erased() == 1 and dropped() == 0
+    # A frame sealed after the erasure, with the new key, is stored as before.
+    view = Interaction.objects.get(pk=kwargs["view_pk"])
+    target = services.frame_view(shopper, view.view_id, view.product_id)
+    sealed = sealing.seal_frame(target.key, face_jpeg, target.view_pk, 1)
+    tasks.classify_frame.run(**(kwargs | {"sequence": 1, "sealed_frame": base64.b64encode(sealed).decode()}))
+    assert list(EmotionObservation.objects.values_list("sequence", flat=True)) == [1]
+
+
+def test_a_frame_whose_view_was_deleted_while_queued_is_counted(queued):
+    _shopper, kwargs = queued
+    Interaction.objects.filter(pk=kwargs["view_pk"]).delete()
+    tasks.classify_frame.run(**kwargs)
+    assert erased() == 1 and not EmotionObservation.objects.exists()
