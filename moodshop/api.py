@@ -1,9 +1,11 @@
 """Project-wide API conventions: every error is JSON with a human-readable ``error`` reason."""
 
+import logging
 from functools import cache
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
@@ -14,6 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from moodshop.middleware import DATABASE_RETRY_AFTER
+
+logger = logging.getLogger(__name__)
+
 
 def api_error(reason: str, code: str, status_code: int = 400) -> exceptions.APIException:
     """An error to raise from a view: answered as ``{"error": reason, "code": code}`` with ``status_code``."""
@@ -23,9 +29,10 @@ def api_error(reason: str, code: str, status_code: int = 400) -> exceptions.APIE
 
 
 def _as_api_error(exc: Exception) -> Exception:
-    """Django's own refusals of a body (read while parsing it, e.g. by a CSRF check) as API errors.
+    """Django's own refusals of a body (read while parsing it, e.g. by a CSRF check) as API errors,
+    and an unreachable database as a 503 the client may retry.
 
-    Unconverted, Django answers them with its HTML 400 page instead of the API's JSON.
+    Unconverted, Django answers them with its HTML 400 (or 500) page instead of the API's JSON.
     """
     if isinstance(exc, RequestDataTooBig):
         return api_error("The request body is too large.", "too_large", 413)
@@ -33,6 +40,11 @@ def _as_api_error(exc: Exception) -> Exception:
         return api_error(f"The multipart body cannot be parsed: {exc}", "malformed_body")
     if isinstance(exc, SuspiciousOperation):
         return api_error("The request is malformed.", "malformed_body")
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("Database unavailable for an API request: %s", exc)
+        unavailable = api_error("The database is briefly unavailable; try again shortly.", "database_unavailable", 503)
+        unavailable.wait = DATABASE_RETRY_AFTER
+        return unavailable
     return exc
 
 

@@ -73,8 +73,8 @@ def private_redis(folder: Path) -> Iterator[PrivateRedis]:
 
 
 @contextmanager
-def web_server(redis_url: str, log: Path) -> Iterator[str]:
-    """gunicorn serving the project on the test database; yields its base URL."""
+def web_server(redis_url: str, log: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """gunicorn serving the project on the test database (or ``extra_env``'s); yields its base URL."""
     port = free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     server = subprocess.Popen(
@@ -91,7 +91,7 @@ def web_server(redis_url: str, log: Path) -> Iterator[str]:
             "warning",
         ],
         cwd=ROOT,
-        env=app_env(redis_url),
+        env=app_env(redis_url) | (extra_env or {}),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
