@@ -1,20 +1,30 @@
 """Load test: shoppers browse and post camera frames at 2 frames/s while the worker classifies,
-on loopback (gunicorn, Redis, two worker processes, PostgreSQL).
+on loopback: the production stack (gunicorn, Redis, two worker processes, PostgreSQL), or with
+``--broker embedded`` the demo's (runserver, one worker process on the embedded broker, SQLite).
 
 Each shopper sends its next frame when the last answer says, as the page does (202's
 ``next_frame_ms``, a refusal's ``Retry-After``). Reports, for the frames accepted *during* the
 load, POST→stored p50/p95/p99 (the live badge's staleness), frames stored as stale gaps,
-frames lost (accepted and never an observation), 429/503 refusals, HTTP latency, errors, the
-emotion queue's depth over time, the drain time after the load, and the resident memory of
-the web and worker processes. Writes benchmarks/results/load_<shoppers>.json (with
-``--json-name``, another name) and benchmarks/results/load_queue_depth.png.
+frames lost (accepted and never an observation), the live badge's staleness (below), 429/503
+refusals, HTTP latency, errors, the emotion queue's depth over time, the drain time after the
+load, and the resident memory of the web and worker processes. Writes
+benchmarks/results/load_<shoppers>.json (``load_embedded_<shoppers>.json`` on the embedded
+broker) and the queue-depth plot beside it.
 
-    .venv/bin/python benchmarks/bench_load.py [--shoppers 50] [--seconds 120]
+Live-badge staleness: sampled every half second of the load (after 10 s of warm-up) for every
+shopper, the age of the newest frame whose label the status API (what the badge polls)
+already answers: sample time minus that frame's capture time. The page polls every 1.5 s,
+which adds up to 1.5 s on screen.
+
+    .venv/bin/python benchmarks/bench_load.py [--shoppers 50] [--seconds 120] [--broker embedded]
 """
 
 import argparse
+import bisect
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -27,7 +37,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_ingest import face_jpeg, prepare_shoppers, wait_until_up
@@ -35,8 +44,11 @@ from benchmarks.bench_worker import pool_pids, rss_mb, start_worker, stop
 from benchmarks.common import (
     REDIS_URL,
     RESULTS,
+    ROOT,
     drop_database,
     gunicorn,
+    seed_small_shop,
+    server_env,
     small_shop,
     write_result,
 )
@@ -106,34 +118,108 @@ class Shopper(threading.Thread):
             time.sleep(max(0.0, now + delay - time.monotonic()))
 
 
-def frame_outcomes(shoppers: list["Shopper"], load_ends: float) -> dict:
-    """POST→stored of the frames accepted during the load, stale gaps and lost frames."""
-    from emotion.models import EmotionObservation
+WARM_UP_SECONDS = 10.0
+BADGE_SAMPLE_SECONDS = 0.5
+
+
+def frame_outcomes(shoppers: list["Shopper"], load_starts: float, load_ends: float) -> dict:
+    """POST→stored of the frames accepted during the load, stale gaps, lost frames, badge staleness.
+
+    ``load_starts``/``load_ends`` are Unix times.
+    """
+    from emotion.models import DroppedFrames, EmotionObservation
 
     accepted = {(s.view, seq): at for s in shoppers for seq, at in s.accepted.items()}
     rows = EmotionObservation.objects.filter(view__view_id__in={s.view for s in shoppers}).values_list(
-        "view__view_id", "sequence", "created_at", "outcome"
+        "view__view_id", "sequence", "created_at", "captured_at", "outcome", "label"
     )
     latency_ms, stale, seen = [], 0, set()
-    for view_id, seq, created, outcome in rows:
+    labelled: dict[str, list[tuple[float, float]]] = {}  # view -> (stored at, captured at)
+    for view_id, seq, created, captured, outcome, label in rows:
         key = (str(view_id), seq)
         seen.add(key)
         if outcome == "stale":
             stale += 1
         elif key in accepted and accepted[key] <= load_ends:
             latency_ms.append((created.timestamp() - accepted[key]) * 1000)
+        if label:
+            labelled.setdefault(str(view_id), []).append((created.timestamp(), captured.timestamp()))
+    staleness_ms, without_label = badge_staleness(labelled, [s.view for s in shoppers], load_starts, load_ends)
+    dropped = dict(DroppedFrames.objects.values_list("outcome", "frames"))
     return {
         "accepted": len(accepted),
         "stored": len(seen) - stale,
         "stale_gaps": stale,
-        "lost": len(set(accepted) - seen),
+        "dropped_counted": dropped,
+        "lost": len(set(accepted) - seen) - sum(dropped.values()),
         "post_to_stored_during_load": {
             "count": len(latency_ms),
             "p50_ms": percentile(latency_ms, 0.5),
             "p95_ms": percentile(latency_ms, 0.95),
             "p99_ms": percentile(latency_ms, 0.99),
         },
+        "badge_staleness_during_load": {
+            "samples": len(staleness_ms),
+            "p50_ms": percentile(staleness_ms, 0.5),
+            "p95_ms": percentile(staleness_ms, 0.95),
+            "p99_ms": percentile(staleness_ms, 0.99),
+            "samples_with_no_label_yet": without_label,
+            "page_poll_adds_up_to_ms": 1500,
+        },
     }
+
+
+def badge_staleness(
+    labelled: dict[str, list[tuple[float, float]]], views: list[str], load_starts: float, load_ends: float
+) -> tuple[list[float], int]:
+    """Per half second and shopper: the age of the newest label the status API could answer then."""
+    staleness, without_label = [], 0
+    for view in views:
+        rows = sorted(labelled.get(view, []))
+        stored_at = [stored for stored, _ in rows]
+        newest_capture: list[float] = []
+        for _, captured in rows:  # the newest capture among the labels stored so far
+            newest_capture.append(max(captured, newest_capture[-1]) if newest_capture else captured)
+        t = load_starts + WARM_UP_SECONDS
+        while t <= load_ends:
+            i = bisect.bisect_right(stored_at, t)
+            if i == 0:
+                without_label += 1
+            else:
+                staleness.append((t - newest_capture[i - 1]) * 1000)
+            t += BADGE_SAMPLE_SECONDS
+    return staleness, without_label
+
+
+def embedded_shop(work: Path) -> dict[str, str]:
+    """The demo's default stack: SQLite and the embedded broker (a private folder in /dev/shm)."""
+    env = server_env(
+        "",
+        STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage",
+        EMOTION_FRAME_ADDRESS_RATE_LIMIT="100000/second",
+    )
+    env.pop("REDIS_URL")
+    env |= {
+        "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
+        "EMBEDDED_BROKER_DIR": f"/dev/shm/moodshop-bench-load-{os.getpid()}",
+        "CELERY_RESULT_BACKEND": f"file://{work / 'results'}",
+    }
+    os.environ.pop("REDIS_URL", None)
+    seed_small_shop(env)
+    return env
+
+
+def demo_processes(env: dict[str, str], work: Path) -> tuple[subprocess.Popen, subprocess.Popen]:
+    """The demo's web server and worker, as scripts/demo.sh starts them."""
+    web = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{PORT}"],
+        cwd=ROOT,
+        env=env,
+        stdout=(work / "web.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    worker = start_worker(env, 1, work / "worker.log", queues="celery,emotion")
+    return web, worker
 
 
 def main() -> None:
@@ -142,33 +228,51 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--worker-processes", type=int, default=2)
-    args = parser.parse_args()
-
-    # Every shopper posts from 127.0.0.1: lift the per-address limit (a deployment's proxy header
-    # would tell them apart), so that only the freshness budget refuses frames.
-    env = small_shop(
-        DB,
-        STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage",
-        EMOTION_FRAME_ADDRESS_RATE_LIMIT="100000/second",
+    parser.add_argument(
+        "--broker",
+        choices=["redis", "embedded"],
+        default="redis",
+        help="embedded: the demo's stack (runserver, one worker process, the embedded broker, SQLite)",
     )
-    from shop.models import Product
+    args = parser.parse_args()
+    embedded = args.broker == "embedded"
 
     work = Path(tempfile.mkdtemp(prefix="moodshop-load-"))
+    # Every shopper posts from 127.0.0.1: lift the per-address limit (a deployment's proxy header
+    # would tell them apart), so that only the freshness budget refuses frames.
+    if embedded:
+        env = embedded_shop(work)
+    else:
+        env = small_shop(
+            DB,
+            STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage",
+            EMOTION_FRAME_ADDRESS_RATE_LIMIT="100000/second",
+        )
+    from emotion.freshness import queue_depth
+    from shop.models import Product
+
     prepare_shoppers(args.shoppers, work / "shoppers.txt")
     lines = (work / "shoppers.txt").read_text().split()
     pages = ["/", "/products/"] + [p.get_absolute_url() for p in Product.objects.all()[:10]]
     jpeg = face_jpeg()
-    queue = redis.Redis.from_url(REDIS_URL)
-    queue.flushdb()
+    if not embedded:
+        import redis
 
-    web = gunicorn(env, PORT, args.web_workers)
-    worker = start_worker(env, args.worker_processes, work / "worker.log")
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+    if embedded:
+        web, worker = demo_processes(env, work)
+    else:
+        web = gunicorn(env, PORT, args.web_workers)
+        worker = start_worker(env, args.worker_processes, work / "worker.log")
     depth: list[tuple[float, int]] = []
     memory: list[dict] = []
     try:
         base = f"http://127.0.0.1:{PORT}"
         wait_until_up(f"{base}/api/v1/consent/")
         start = time.monotonic()
+        started_unix = time.time()
+        load_at_start = os.getloadavg()
         stop_at = start + args.seconds
         shoppers = [Shopper(line, base, jpeg, stop_at, pages) for line in lines]
         for s in shoppers:
@@ -177,7 +281,7 @@ def main() -> None:
         drained_at = None
         while True:
             now = time.monotonic() - start
-            depth.append((round(now, 1), queue.llen("emotion")))
+            depth.append((round(now, 1), queue_depth()))
             if int(now) % 5 == 0 and (not memory or memory[-1]["t"] != int(now)):
                 memory.append(
                     {
@@ -192,12 +296,15 @@ def main() -> None:
             if now > args.seconds + 300:
                 break
             time.sleep(1)
-        outcomes = frame_outcomes(shoppers, time.time() - (time.monotonic() - stop_at))
+        outcomes = frame_outcomes(shoppers, started_unix, started_unix + args.seconds)
     finally:
         stop(worker)
         stop(web)
-        queue.flushdb()
-        drop_database(DB)
+        if embedded:
+            subprocess.run(["rm", "-rf", env["EMBEDDED_BROKER_DIR"]], check=False)
+        else:
+            redis.Redis.from_url(REDIS_URL).flushdb()
+            drop_database(DB)
 
     frame_ms = [ms for s in shoppers for ms in s.frame_ms]
     page_ms = [ms for s in shoppers for ms in s.page_ms]
@@ -218,23 +325,28 @@ def main() -> None:
     ax.axvline(args.seconds, color="grey", linestyle="--", label="load stops")
     ax.set_xlabel("seconds")
     ax.set_ylabel("frames waiting in the emotion queue")
-    ax.set_title(f"{args.shoppers} shoppers at 2 frames/s, {args.worker_processes} worker processes")
+    processes = 1 if embedded else args.worker_processes
+    stack = "runserver, the embedded broker, SQLite" if embedded else "gunicorn, Redis, PostgreSQL"
+    ax.set_title(f"{args.shoppers} shoppers at 2 frames/s, {processes} worker process(es), {args.broker}")
     ax.legend()
     fig.tight_layout()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    fig.savefig(RESULTS / "load_queue_depth.png", dpi=100)
+    name = f"load_embedded_{args.shoppers}" if embedded else f"load_{args.shoppers}"
+    fig.savefig(RESULTS / ("load_embedded_queue_depth.png" if embedded else "load_queue_depth.png"), dpi=100)
 
     p95 = outcomes["post_to_stored_during_load"]["p95_ms"]
     write_result(
-        f"load_{args.shoppers}",
+        name,
         {
-            "benchmark": f"{args.shoppers} shoppers browsing and posting frames at up to 2 frames/s (loopback, Redis)",
+            "benchmark": f"{args.shoppers} shoppers browsing and posting frames at up to 2 frames/s ({stack})",
             "setup": {
                 "shoppers": args.shoppers,
                 "seconds": args.seconds,
-                "gunicorn_workers": args.web_workers,
-                "worker_processes": args.worker_processes,
+                "broker": args.broker,
+                "web": "runserver" if embedded else f"gunicorn, {args.web_workers} workers",
+                "worker_processes": processes,
                 "frame_bytes": len(jpeg),
+                "load_average_at_start": load_at_start,
             },
             "requests": len(frame_ms) + len(page_ms),
             "throughput_rps": round((len(frame_ms) + len(page_ms)) / args.seconds, 1),
@@ -262,6 +374,7 @@ def main() -> None:
                 "worker_growth_mb": round(max(last["worker_mb"], default=0) - max(first["worker_mb"], default=0), 1),
             },
             "targets": {"errors": 0, "drain_seconds": 30, "post_to_stored_p95_ms": 2000, "lost": 0},
+            "load_average_at_end": os.getloadavg(),
             "meets_targets": not errors
             and drain is not None
             and drain <= 30

@@ -44,7 +44,11 @@ def pool_pids(worker: subprocess.Popen) -> list[int]:
     return [int(pid) for pid in out.split()]
 
 
-def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess.Popen:
+def start_worker(env: dict[str, str], concurrency: int, log: Path, queues: str = "emotion") -> subprocess.Popen:
+    """A prefork worker on ``queues``, returned once it logged ready and its pool is up.
+
+    Readiness is read from the log, not a control ping: the embedded broker has no broadcast.
+    """
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -54,25 +58,25 @@ def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess
             "moodshop",
             "worker",
             "-Q",
-            "emotion",
+            queues,
             "--pool=prefork",
             f"--concurrency={concurrency}",
             "--without-gossip",
             "--without-mingle",
             "-l",
-            "WARNING",
+            "INFO",
         ],
         cwd=ROOT,
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so a benchmark can signal it whole
     )
-    from moodshop.celery import app
-
     deadline = time.monotonic() + 120
-    while len(app.control.ping(timeout=1.0)) < 1:
+    while " ready." not in log.read_text():
         if worker.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"worker did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.3)
     while len(pool_pids(worker)) < concurrency:
         time.sleep(0.2)
     return worker

@@ -61,6 +61,12 @@ def small_shop(database: str, **extra: str) -> dict[str, str]:
     """A fresh database with a migrated schema and a small seeded shop; returns the server env
     (this process is set up for Django on it too)."""
     env = server_env(fresh_database(database), CONN_MAX_AGE="600", **extra)
+    seed_small_shop(env)
+    return env
+
+
+def seed_small_shop(env: dict[str, str]) -> None:
+    """Migrate the env's database, seed 50 products and 10 shoppers, and set Django up on it here."""
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run(
         [sys.executable, "manage.py", "seed_demo", "--products", "50", "--shoppers", "10"],
@@ -69,7 +75,6 @@ def small_shop(database: str, **extra: str) -> dict[str, str]:
         check=True,
     )
     setup_django(env)
-    return env
 
 
 def gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
