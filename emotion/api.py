@@ -1,4 +1,4 @@
-"""Emotion API: consent, frame upload, a view's live status, and erasure.
+"""Emotion API: consent, frame upload, on-device observations, a view's live status, and erasure.
 
 Views only parse and answer; the rules live in ``services`` and ``validation``.
 """
@@ -24,7 +24,8 @@ from moodshop.api import api_error
 from moodshop.clients import client_address
 from shop.services import current_shopper
 
-from . import freshness, services, tasks
+from . import freshness, on_device, services, tasks
+from .ml.labels import CLASSES
 from .validation import FrameRejected, validate_frame
 
 logger = logging.getLogger(__name__)
@@ -109,9 +110,26 @@ class RawImageParser(BaseParser):
 
 
 def _refuse_if_capture_is_off() -> None:
-    """503 while frames could only be queued on a disk (see ``moodshop.broker``)."""
-    if settings.EMOTION_CAPTURE_PROBLEM:
+    """503 while frames could only be queued on a disk (see ``moodshop.broker``).
+
+    On-device mode queues no frame, so the broker's folder does not matter there.
+    """
+    if settings.EMOTION_CAPTURE_PROBLEM and not on_device.enabled():
         raise api_error(settings.EMOTION_CAPTURE_PROBLEM, "capture_unavailable", 503)
+
+
+def _refuse_in_the_other_mode(browser: bool) -> None:
+    """409 for the endpoint of the mode the shop does not run (``EMOTION_INFERENCE``).
+
+    In browser mode the shop promised that no picture leaves the device, so the frames API
+    takes none; in server mode no client-reported (forgeable) observation is taken.
+    """
+    if on_device.enabled() != browser:
+        if browser:
+            raise api_error("This shop analyses frames on its server: send frames.", "server_inference", 409)
+        raise api_error(
+            "This shop analyses faces on the device: send observations, never frames.", "on_device_inference", 409
+        )
 
 
 # --- Consent -------------------------------------------------------------------------------
@@ -287,6 +305,7 @@ class FrameView(APIView):
             400: OpenApiResponse(description="Invalid frame or metadata"),
             403: OpenApiResponse(description="No consent, or CSRF failed"),
             404: OpenApiResponse(description="Unknown product or view"),
+            409: OpenApiResponse(description="The shop analyses faces on the device (EMOTION_INFERENCE=browser)"),
             413: OpenApiResponse(description="Frame too large"),
             429: OpenApiResponse(
                 description="Too many frames, or a backlog that would make this frame stale (see Retry-After)"
@@ -297,6 +316,7 @@ class FrameView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
+        _refuse_in_the_other_mode(browser=False)
         _refuse_if_capture_is_off()
         limit = settings.EMOTION_MAX_FRAME_BYTES
         data = request.data
@@ -342,6 +362,108 @@ class FrameView(APIView):
             raise unavailable from exc
         body = {"status": "queued", "seq": meta.validated_data["seq"], "next_frame_ms": admission.next_frame_ms}
         return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+# --- On-device observations --------------------------------------------------------------
+
+
+class ObservationReport(FrameMetadata):
+    """What the page's own analysis of one frame found (browser mode): labels, never pixels."""
+
+    model_version = serializers.CharField(max_length=64, help_text="The served model's version the page ran.")
+    faces = serializers.IntegerField(min_value=0, max_value=100, help_text="Faces the detector found.")
+    label = serializers.ChoiceField(CLASSES, allow_null=True, default=None, help_text="Null for a gap.")
+    confidence = serializers.FloatField(min_value=0, max_value=1, allow_null=True, default=None)
+    probabilities = serializers.DictField(
+        child=serializers.FloatField(min_value=0, max_value=1), allow_null=True, default=None
+    )
+    quality = serializers.FloatField(min_value=0, max_value=1, allow_null=True, default=None)
+
+    def validate_model_version(self, value: str) -> str:
+        served = on_device.page_parameters().model_version
+        if value != served:
+            raise serializers.ValidationError(f"Not the served model ({served}): reload the page.")
+        return value
+
+    def validate(self, data: dict) -> dict:
+        """A report must be what the page's analysis can produce: a label exactly when one face was classified."""
+        label, probabilities, confidence = data["label"], data["probabilities"], data["confidence"]
+        if label is None:
+            if probabilities is not None or confidence is not None:
+                raise serializers.ValidationError("A gap (no label) has no probabilities or confidence.")
+            return data
+        if data["faces"] < 1:
+            raise serializers.ValidationError("A label needs a face.")
+        if probabilities is None or set(probabilities) != set(CLASSES):
+            raise serializers.ValidationError(f"probabilities must give each of {', '.join(CLASSES)}.")
+        if abs(sum(probabilities.values()) - 1) > 0.01:
+            raise serializers.ValidationError("probabilities must sum to 1.")
+        if max(probabilities, key=probabilities.get) != label or abs(probabilities[label] - (confidence or 0)) > 1e-4:
+            raise serializers.ValidationError("label and confidence must be the likeliest class and its probability.")
+        threshold = on_device.page_parameters().quality_threshold
+        if threshold is not None and (data["quality"] is None or data["quality"] < threshold):
+            raise serializers.ValidationError("A face under the quality threshold is a gap, not a label.")
+        return data
+
+
+class ObservationView(APIView):
+    """Store one frame's labels as the page's on-device analysis found them (``EMOTION_INFERENCE=browser``).
+
+    The frames API's checks (CSRF, consent, this shopper's view of this product, the shared
+    per-shopper and per-address rates), then a cap per shopper and product per period:
+    client-reported observations can be forged, and are stored marked as such (outcome
+    ``client_reported``). They feed the same reactions, summaries and recommendations.
+    """
+
+    permission_classes = [CsrfForEveryone]
+    throttle_classes = [ShopperRateThrottle, AddressRateThrottle]
+    throttle_scope = "frames"  # one budget for frames and observations: each is a frame's worth
+
+    @extend_schema(
+        request=ObservationReport,
+        responses={
+            201: inline_serializer(
+                "ObservationStored",
+                {
+                    "status": serializers.CharField(help_text='"stored", or "duplicate" for a sequence already stored'),
+                    "seq": serializers.IntegerField(),
+                    "next_frame_ms": serializers.IntegerField(help_text="When to report the next frame."),
+                },
+            ),
+            400: OpenApiResponse(description="Invalid or inconsistent observation, or not the served model"),
+            403: OpenApiResponse(description="No consent, or CSRF failed"),
+            404: OpenApiResponse(description="Unknown product or view"),
+            409: OpenApiResponse(description="The shop analyses frames on its server (EMOTION_INFERENCE=server)"),
+            429: OpenApiResponse(description="Too many, or this shopper's cap for the product reached (Retry-After)"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        _refuse_in_the_other_mode(browser=True)
+        report = ObservationReport(data=request.data)
+        report.is_valid(raise_exception=True)
+        data = report.validated_data
+        shopper = current_shopper(request)
+        try:
+            target = services.frame_view(shopper, data["view"], data["product"])
+        except services.FrameRefused as exc:
+            raise api_error(str(exc), exc.code, 403 if exc.code == "no_consent" else 404) from exc
+        wait = services.client_observation_wait(shopper, data["product"])
+        if wait is not None:
+            capped = api_error("Enough observations of this product for now.", "product_cap", 429)
+            capped.wait = wait
+            raise capped
+        result = services.Classification(
+            data["label"], data["confidence"], data["probabilities"], quality=data["quality"]
+        )
+        view = services.record_client_observation(target, data["seq"], data["ts"], result, data["model_version"])
+        if view is not None and tasks.claim_reaction_refresh(view.pk):
+            tasks.queue_reaction_refresh(view.pk)  # rebuilt by the worker, as for a classified frame
+        body = {
+            "status": "stored" if view is not None else "duplicate",
+            "seq": data["seq"],
+            "next_frame_ms": round(1000 / settings.EMOTION_CAPTURE_FPS),
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class ViewStatusView(APIView):

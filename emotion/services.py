@@ -313,6 +313,41 @@ def record_observation(
     return True
 
 
+def client_observation_wait(shopper: Shopper, product_id: int) -> float | None:
+    """Seconds until the shopper may report on this product again; None while under the cap.
+
+    On-device observations can be forged, so one shopper stores at most
+    ``EMOTION_CLIENT_OBSERVATION_CAP`` of them per product in any window of
+    ``EMOTION_CLIENT_OBSERVATION_CAP_SECONDS`` (counted by the server's clock, over every view),
+    and a flood cannot outweigh other shoppers' reactions in the product's analytics.
+    """
+    period = timedelta(seconds=settings.EMOTION_CLIENT_OBSERVATION_CAP_SECONDS)
+    now = timezone.now()
+    recent = EmotionObservation.objects.filter(
+        shopper.rows(), product_id=product_id, outcome=Outcome.CLIENT_REPORTED, created_at__gte=now - period
+    )
+    cap = settings.EMOTION_CLIENT_OBSERVATION_CAP
+    if recent.count() < cap:
+        return None
+    # Room comes back when the oldest of the last ``cap`` leaves the window.
+    oldest = recent.order_by("-created_at").values_list("created_at", flat=True)[cap - 1]
+    return max(1.0, (oldest + period - now).total_seconds())
+
+
+def record_client_observation(
+    target: FrameTarget, sequence: int, captured_at: datetime, result: Classification, model_version: str
+) -> Interaction | None:
+    """Store an on-device observation as client-reported (it may be forged); the view, or None if not stored.
+
+    The same write as a worker's frame (``record_observation``), outcome ``client_reported``.
+    """
+    view = Interaction.objects.get(pk=target.view_pk)
+    reported = Classification(
+        result.label, result.confidence, result.probabilities, Outcome.CLIENT_REPORTED, result.quality
+    )
+    return view if record_observation(view, sequence, captured_at, reported, model_version) else None
+
+
 def refresh_view_reactions(view: Interaction) -> list[ReactionEvent]:
     """Rebuild a view's reaction events from its observations, then the aggregates they feed.
 

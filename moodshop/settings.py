@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "emotion.on_device.RuntimePageCsp",  # after django-csp: it adds to the policy django-csp then builds
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "axes.middleware.AxesMiddleware",  # last: it answers a locked-out login
 ]
@@ -409,6 +410,18 @@ EMOTION_LAB_MAX_SIDE = env.int("EMOTION_LAB_MAX_SIDE", default=4096)
 # A view's reaction events are rebuilt at most once per this many seconds while frames
 # arrive, and again when the view ends (dwell report, or a sweep a minute later).
 EMOTION_REACTION_REFRESH_SECONDS = env.float("EMOTION_REACTION_REFRESH_SECONDS", default=2.0)
+# Where faces are analysed: "server" (the page sends camera frames, the worker classifies them) or
+# "browser" (on-device mode: the page runs the same two model files itself through LiteRT.js and
+# sends only labels to POST /api/v1/observations/; no frame leaves the device, and the frames API
+# refuses frames). See emotion.on_device.
+EMOTION_INFERENCE = env.str("EMOTION_INFERENCE", default="server")
+if EMOTION_INFERENCE not in ("server", "browser"):
+    raise ImproperlyConfigured('EMOTION_INFERENCE must be "server" or "browser".')
+# Client-reported observations can be forged: besides the frames' rate limits, one shopper stores at
+# most this many per product in any window of this many seconds (2 minutes of capture at 2 frames/s
+# an hour), so one shopper flooding a product cannot outweigh the others in its analytics.
+EMOTION_CLIENT_OBSERVATION_CAP = env.int("EMOTION_CLIENT_OBSERVATION_CAP", default=240)
+EMOTION_CLIENT_OBSERVATION_CAP_SECONDS = env.int("EMOTION_CLIENT_OBSERVATION_CAP_SECONDS", default=3600)
 # Staff reports show emotion figures (of a product, a category, the shop) only when at least
 # this many distinct viewers reacted in the period, so that none describes one person. At most
 # 32, the size of the per-day viewer sketch that keeps the rule exact after raw data is purged.

@@ -17,6 +17,11 @@
 // opened, and a stream that arrives after the state moved on is stopped at once.
 // Frames are only ever about the product of a product page: cards on list pages are never
 // captured (a face in front of a grid of cards says nothing reliable about any one of them).
+//
+// Where the face is analysed (data-inference, the shop's EMOTION_INFERENCE): "server" posts each
+// frame as a JPEG to the frames API; "browser" (on-device mode) analyses the frame here with
+// static/js/on_device.js, loaded only once the camera is on, and posts only the labels to the
+// observations API: no picture leaves the page.
 (function () {
   "use strict";
   const root = document.getElementById("emotion-capture");
@@ -31,6 +36,7 @@
   const offer = $("emotion-offer"), live = $("emotion-on"), standby = $("emotion-standby");
   const badge = $("emotion-badge"), liveText = $("emotion-live-text");
   const product = $("product"); // the product of a product detail page, if this is one
+  const ON_DEVICE = root.dataset.inference === "browser";
   const EMOJI = { angry: "😠", disgust: "🤢", fear: "😨", happy: "😄", sad: "😢", surprise: "😮", neutral: "😐" };
 
   const NEXT = {
@@ -153,15 +159,22 @@
   }
 
   function nextDelay(r, body) {
-    if (r.status === 202 && body && body.next_frame_ms > 0) return body.next_frame_ms;
+    if (r.ok && body && body.next_frame_ms > 0) return body.next_frame_ms;
     const retry = Number(r.headers.get("Retry-After"));
     if ((r.status === 429 || r.status === 503) && retry > 0) return retry * 1000;
     return 1000 / fps;
   }
 
+  // The answer to a frame or an observation: when to send the next one, or stop if consent is gone.
+  function answered(r) {
+    if (r.status === 403 && state !== "stopped") go("stopped"); // consent gone (withdrawn in another tab)
+    return r.json().catch(() => null).then((body) => nextDelay(r, body));
+  }
+
   function sendFrame() {
     if (state !== "capturing") return;
     if (video.readyState < 2) { scheduleFrame(1000 / fps); return; }
+    if (ON_DEVICE) { reportFrame(); return; }
     canvas.getContext("2d").drawImage(video, 0, 0, WIDTH, HEIGHT);
     canvas.toBlob(function (blob) {
       if (state !== "capturing") return;
@@ -175,13 +188,54 @@
       fetch(root.dataset.framesUrl + "?" + query.toString(), {
         method: "POST", body: blob, credentials: "same-origin",
         headers: { "Content-Type": "image/jpeg", "X-CSRFToken": csrf() },
-      }).then(function (r) {
-        if (r.status === 403 && state !== "stopped") go("stopped"); // consent gone (withdrawn in another tab)
-        return r.json().catch(() => null).then(function (body) { delay = nextDelay(r, body); });
-      }).catch(function () {}).finally(function () {
+      }).then(answered).then(function (next) { delay = next; }).catch(function () {}).finally(function () {
         if (state === "capturing") scheduleFrame(delay - (Date.now() - sentAt));
       });
     }, "image/jpeg", QUALITY);
+  }
+
+  // --- On-device analysis (browser mode) ----------------------------------------------------------
+
+  let analyzer = null; // the promise of the loaded runtime and models, asked for once the camera is on
+
+  function onDeviceAnalyzer() {
+    if (!analyzer) {
+      analyzer = import(root.dataset.onDeviceUrl).then((m) => m.createAnalyzer({
+        runtimeUrl: root.dataset.runtimeUrl, detectorUrl: root.dataset.detectorUrl, modelUrl: root.dataset.modelUrl,
+        parameters: JSON.parse(root.dataset.parameters),
+      }));
+      analyzer.catch(function () { analyzer = null; });
+    }
+    return analyzer;
+  }
+
+  // The frame is read from the video into this page's memory, analysed there, and dropped; only
+  // what the analysis found (faces, label, probabilities, quality, model version) is posted.
+  function reportFrame() {
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(video, 0, 0, WIDTH, HEIGHT);
+    const pixels = context.getImageData(0, 0, WIDTH, HEIGHT).data;
+    const report = { product: Number(product.dataset.productId), view: product.dataset.viewId, seq: seq++, ts: Date.now() };
+    const sentAt = Date.now();
+    let delay = 1000 / fps;
+    onDeviceAnalyzer().then(function (a) {
+      return a.analyse(pixels, WIDTH, HEIGHT).then(function (found) {
+        if (state !== "capturing") return;
+        const body = Object.assign(report, {
+          model_version: a.modelVersion, faces: found.faces, label: found.label, confidence: found.confidence,
+          probabilities: found.probabilities, quality: found.quality,
+        });
+        return fetch(root.dataset.observationsUrl, {
+          method: "POST", body: JSON.stringify(body), credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+        }).then(answered).then(function (next) { delay = next; }).catch(function () {});
+      });
+    }, function () {
+      // No runtime (an old browser, WebAssembly refused): consent without analysis is pointless.
+      if (state === "capturing") withdraw();
+    }).catch(function () {}).finally(function () {
+      if (state === "capturing") scheduleFrame(delay - (Date.now() - sentAt));
+    });
   }
 
   function pollStatus() {

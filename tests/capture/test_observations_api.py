@@ -1,0 +1,227 @@
+"""POST /api/v1/observations/ (on-device mode): the frames API's checks, reports that hold together,
+client-reported storage, the per-shopper cap per product, and the mode switch both ways."""
+
+import json
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from emotion import on_device
+from emotion.api import ShopperRateThrottle
+from emotion.ml.labels import CLASSES
+from emotion.models import EmotionObservation, Outcome
+from tests.capture.conftest import Shopper
+
+pytestmark = pytest.mark.django_db
+
+HAPPY = dict.fromkeys(CLASSES, 0.02) | {"happy": 0.88}
+
+
+@pytest.fixture(autouse=True)
+def _browser_mode(settings):
+    settings.EMOTION_INFERENCE = "browser"
+
+
+@pytest.fixture
+def refreshes(monkeypatch) -> list[int]:
+    """The reaction rebuilds the API hands to the worker (no broker in these tests)."""
+    queued: list[int] = []
+    monkeypatch.setattr("emotion.tasks.queue_reaction_refresh", queued.append)
+    return queued
+
+
+@pytest.fixture
+def ready(shopper, product):
+    view_id = shopper.open(product)
+    assert shopper.consent().status_code == 201
+    return shopper, product, view_id
+
+
+def report(product, view_id, seq: int = 0, **fields) -> dict:
+    body = {
+        "product": product.pk,
+        "view": view_id,
+        "seq": seq,
+        "ts": 0,
+        "model_version": on_device.page_parameters().model_version,
+        "faces": 1,
+        "label": "happy",
+        "confidence": 0.88,
+        "probabilities": HAPPY,
+        "quality": 0.9,
+    }
+    return body | fields
+
+
+def post(shopper: Shopper, body: dict):
+    return shopper.client.post(
+        "/api/v1/observations/", json.dumps(body), content_type="application/json", HTTP_X_CSRFTOKEN=shopper.csrf
+    )
+
+
+def assert_refused(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["error"] and body["code"] == code, body
+    assert not EmotionObservation.objects.exists()
+
+
+def test_a_report_is_stored_as_client_reported_and_its_reactions_rebuilt_by_the_worker(ready, refreshes):
+    shopper, product, view_id = ready
+    response = post(shopper, report(product, view_id, seq=4))
+    assert response.status_code == 201, response.content
+    assert response.json() == {"status": "stored", "seq": 4, "next_frame_ms": 500}
+    stored = EmotionObservation.objects.get()
+    assert (stored.outcome, stored.label, stored.sequence) == (Outcome.CLIENT_REPORTED, "happy", 4)
+    assert stored.probabilities == HAPPY and stored.quality == 0.9
+    assert stored.model_version == on_device.page_parameters().model_version
+    assert refreshes == [stored.view_id]
+    # The same frame again (a retried request) is not stored twice.
+    again = post(shopper, report(product, view_id, seq=4))
+    assert again.status_code == 201 and again.json()["status"] == "duplicate"
+    assert EmotionObservation.objects.count() == 1
+
+
+def test_a_gap_is_stored_without_a_label(ready, refreshes):
+    shopper, product, view_id = ready
+    body = report(product, view_id, faces=0, label=None, confidence=None, probabilities=None, quality=None)
+    assert post(shopper, body).status_code == 201
+    gap = EmotionObservation.objects.get()
+    assert (gap.outcome, gap.label, gap.probabilities) == (Outcome.CLIENT_REPORTED, "", None)
+
+
+def test_the_live_status_reads_reported_labels(ready, refreshes):
+    shopper, product, view_id = ready
+    post(shopper, report(product, view_id))
+    status = shopper.client.get(reverse("emotion:view-status", args=[view_id])).json()
+    assert status["last_label"] == "happy" and status["frames"] == 1
+
+
+def test_no_consent(shopper, product):
+    view_id = shopper.open(product)
+    assert_refused(post(shopper, report(product, view_id)), 403, "no_consent")
+
+
+def test_missing_csrf(ready):
+    shopper, product, view_id = ready
+    response = shopper.client.post("/api/v1/observations/", report(product, view_id), content_type="application/json")
+    assert_refused(response, 403, "csrf_failed")
+
+
+def test_someone_elses_view(ready, product):
+    _, _, view_id = ready
+    other = Shopper()
+    other.open(product)
+    assert other.consent().status_code == 201
+    assert_refused(post(other, report(product, view_id)), 404, "unknown_view")
+
+
+def test_a_view_of_another_product(ready, make_product):
+    shopper, _, view_id = ready
+    assert_refused(post(shopper, report(make_product(), view_id)), 404, "unknown_view")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"label": "joy"},
+        {"probabilities": {"happy": 1.0}},
+        {"probabilities": HAPPY | {"happy": 0.5}},  # does not sum to 1
+        {"label": "sad", "confidence": 0.02},  # not the likeliest class
+        {"confidence": 0.5},  # not the label's probability
+        {"faces": 0},  # a label without a face
+        {"quality": 0.01},  # under the card's threshold: the page must report a gap
+        {"quality": None},
+        {"label": None},  # a gap with probabilities
+        {"model_version": "another-model"},
+        {"seq": -1},
+        {"view": "not-a-uuid"},
+    ],
+)
+def test_an_inconsistent_or_invalid_report_is_refused_with_a_reason(ready, refreshes, fields):
+    shopper, product, view_id = ready
+    assert_refused(post(shopper, report(product, view_id, **fields)), 400, "invalid")
+
+
+def test_a_body_that_is_not_json(ready):
+    shopper, _, _ = ready
+    response = shopper.client.post(
+        "/api/v1/observations/", b"\xff\xd8\xff\xe0", content_type="image/jpeg", HTTP_X_CSRFTOKEN=shopper.csrf
+    )
+    assert response.status_code == 415 and response.json()["error"]
+
+
+def test_one_shopper_is_capped_per_product_and_period(ready, make_product, refreshes, settings):
+    settings.EMOTION_CLIENT_OBSERVATION_CAP = 3
+    shopper, product, view_id = ready
+    for seq in range(3):
+        assert post(shopper, report(product, view_id, seq=seq)).status_code == 201
+    cache.clear()  # the per-second rate limit is not what refuses the next one
+    capped = post(shopper, report(product, view_id, seq=3))
+    assert capped.status_code == 429 and capped.json()["code"] == "product_cap"
+    assert 1 <= int(capped["Retry-After"]) <= settings.EMOTION_CLIENT_OBSERVATION_CAP_SECONDS
+    # A new view of the same product does not reset the cap ...
+    assert post(shopper, report(product, shopper.open(product), seq=0)).status_code == 429
+    # ... while another product, and another shopper on this one, are not capped.
+    other_product = make_product()
+    assert post(shopper, report(other_product, shopper.open(other_product))).status_code == 201
+    other = Shopper()
+    other_view = other.open(product)
+    other.consent()
+    assert post(other, report(product, other_view)).status_code == 201
+    assert EmotionObservation.objects.filter(product=product).count() == 4
+
+
+def test_the_frames_per_shopper_rate_limit_counts_observations(ready, refreshes, monkeypatch):
+    monkeypatch.setattr(ShopperRateThrottle, "THROTTLE_RATES", {"frames": "2/minute"})
+    shopper, product, view_id = ready
+    answers = [post(shopper, report(product, view_id, seq=seq)).status_code for seq in range(3)]
+    assert answers == [201, 201, 429]
+
+
+def test_frames_are_refused_in_browser_mode(ready, face_jpeg):
+    shopper, product, view_id = ready
+    response = shopper.post_frame(product, view_id, face_jpeg)
+    assert response.status_code == 409 and response.json()["code"] == "on_device_inference"
+
+
+def test_observations_are_refused_in_server_mode(ready, settings):
+    settings.EMOTION_INFERENCE = "server"
+    shopper, product, view_id = ready
+    assert_refused(post(shopper, report(product, view_id)), 409, "server_inference")
+
+
+def test_consent_needs_no_in_memory_broker_in_browser_mode(shopper, product, settings):
+    settings.EMOTION_CAPTURE_PROBLEM = "the broker folder is on a disk"
+    shopper.open(product)
+    assert shopper.consent().status_code == 201
+    settings.EMOTION_INFERENCE = "server"
+    other = Shopper()
+    other.open(product)
+    assert other.consent().status_code == 503
+
+
+def test_the_model_files_are_served_in_browser_mode_only(settings):
+    client = Client()
+    detector = client.get("/api/v1/on-device/models/face_detector.tflite")
+    assert detector.status_code == 200
+    assert detector.content == on_device.BLAZEFACE_FILE.read_bytes()
+    again = client.get("/api/v1/on-device/models/face_detector.tflite", HTTP_IF_NONE_MATCH=detector["ETag"])
+    assert again.status_code == 304
+    assert client.get("/api/v1/on-device/models/emotion.keras").status_code == 404
+    assert client.get("/api/v1/on-device/models/emotion.tflite").status_code == 200
+    settings.EMOTION_INFERENCE = "server"
+    assert client.get("/api/v1/on-device/models/face_detector.tflite").status_code == 404
+
+
+def test_only_the_product_page_in_browser_mode_may_compile_webassembly(product, client, settings):
+    page = client.get(product.get_absolute_url())
+    assert "'wasm-unsafe-eval'" in page["Content-Security-Policy"]
+    assert b'data-inference="browser"' in page.content and b"data-model-url=" in page.content
+    assert "wasm-unsafe-eval" not in client.get("/")["Content-Security-Policy"]  # no runtime on the home page
+    assert b"data-model-url=" not in client.get("/").content
+    settings.EMOTION_INFERENCE = "server"
+    page = client.get(product.get_absolute_url())
+    assert "wasm-unsafe-eval" not in page["Content-Security-Policy"] and b"data-model-url=" not in page.content
