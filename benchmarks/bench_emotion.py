@@ -2,7 +2,9 @@
 
 - per face at batch 1 (median and p95 ms), LiteRT without and with test-time augmentation,
   and the Keras model for comparison;
-- faces/s at batch 64;
+- faces/s at batch 64, and ms per face at batch 1 to 64 on one thread: the gain from
+  classifying frames in batches (none on CPU: XNNPACK is as efficient per face at batch 1,
+  so the worker classifies each frame as it comes instead of waiting to fill a batch);
 - ms per 640x480 frame for the whole worker path: JPEG decode + face detection + crop +
   classification, on one CPU thread and on two, with the default detector (BlazeFace) and
   with the Haar cascade baseline.
@@ -86,6 +88,17 @@ def main() -> None:
             ),
         }
         results["model_version"] = plain.model_version
+    single = EmotionClassifier(args.model_dir, tta=False, num_threads=1)
+    sizes = (1, 2, 4, 8, 16, 32, 64)
+    faces_by_size = {n: rng.integers(0, 256, (n, 48, 48), dtype=np.uint8) for n in sizes}
+    by_batch = {
+        n: round(timings(lambda f=faces: single.classify_faces(f), max(20, args.repeat // n))["median_ms"] / n, 3)
+        for n, faces in faces_by_size.items()
+    }
+    results["batching_one_thread"] = {
+        "ms_per_face_by_batch": by_batch,
+        "best_gain_over_batch1": round(by_batch[1] / min(by_batch.values()), 2),
+    }
     peer = FerPeer(num_threads=1)
     ours = EmotionClassifier(args.model_dir, tta=False, num_threads=1)
     ours_ms = timings(lambda: ours.classify_faces(face), args.repeat)["median_ms"]
