@@ -26,6 +26,7 @@ from shop.services import current_shopper
 
 from . import freshness, on_device, services, tasks
 from .ml.labels import CLASSES
+from .roi import Region
 from .validation import FrameRejected, validate_frame
 
 logger = logging.getLogger(__name__)
@@ -248,7 +249,22 @@ class FrameMetadata(serializers.Serializer):
         return at if now - timedelta(minutes=2) <= at <= now + timedelta(seconds=5) else now
 
 
-class FrameUpload(FrameMetadata):
+class FrameFields(FrameMetadata):
+    roi = serializers.CharField(
+        required=False,
+        max_length=100,
+        help_text="The region of the camera picture this frame shows, as x,y,w,h fractions of its width and "
+        "height (the last answer's roi); absent for the whole picture.",
+    )
+
+    def validate_roi(self, value: str) -> Region:
+        try:
+            return Region.parse(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class FrameUpload(FrameFields):
     frame = serializers.FileField(help_text="JPEG, PNG or WebP, at most 256 KB and 1920×1080.")
 
 
@@ -300,6 +316,12 @@ class FrameView(APIView):
                     "status": serializers.CharField(),
                     "seq": serializers.IntegerField(),
                     "next_frame_ms": serializers.IntegerField(help_text="When to send the next frame."),
+                    "roi": serializers.DictField(
+                        child=serializers.FloatField(),
+                        allow_null=True,
+                        help_text="The region of the camera picture (x, y, w, h fractions) to send next, around "
+                        "the last face the worker found; null for the whole picture (emotion.roi).",
+                    ),
                 },
             ),
             400: OpenApiResponse(description="Invalid frame or metadata"),
@@ -321,7 +343,7 @@ class FrameView(APIView):
         limit = settings.EMOTION_MAX_FRAME_BYTES
         data = request.data
         source = request.query_params if isinstance(data.get("frame"), bytes) else data
-        meta = FrameMetadata(data=source)
+        meta = FrameFields(data=source)
         meta.is_valid(raise_exception=True)
         frame = data.get("frame")
         if frame is None:
@@ -352,7 +374,13 @@ class FrameView(APIView):
             raise api_error(str(exc), exc.code, 413 if exc.code == "too_large" else 400) from exc
 
         try:
-            tasks.enqueue_frame(target, meta.validated_data["seq"], meta.validated_data["ts"], frame_bytes)
+            tasks.enqueue_frame(
+                target,
+                meta.validated_data["seq"],
+                meta.validated_data["ts"],
+                frame_bytes,
+                meta.validated_data.get("roi"),
+            )
         except tasks.BrokerUnavailable as exc:
             logger.warning("Frame refused: broker unavailable (%s)", exc)
             unavailable = api_error(
@@ -360,7 +388,13 @@ class FrameView(APIView):
             )
             unavailable.wait = 2
             raise unavailable from exc
-        body = {"status": "queued", "seq": meta.validated_data["seq"], "next_frame_ms": admission.next_frame_ms}
+        region = services.next_capture_region(target.view_pk) if settings.EMOTION_CAPTURE_ROI else None
+        body = {
+            "status": "queued",
+            "seq": meta.validated_data["seq"],
+            "next_frame_ms": admission.next_frame_ms,
+            "roi": region.as_dict() if region else None,
+        }
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 

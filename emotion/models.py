@@ -82,6 +82,11 @@ class EmotionObservation(ShopperData):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.STORED)
     # The face's quality score (emotion.ml.quality) in [0, 1]; null when no face was scored.
     quality = models.FloatField(null=True, blank=True)
+    # The part of the camera picture the frame showed, and where the face was in the picture
+    # (x, y, w, h fractions; null: the whole picture, no face): the region of interest the
+    # next frame should show is computed from them (emotion.roi). Positions only, never pixels.
+    shown_region = models.JSONField(null=True, blank=True)
+    face_region = models.JSONField(null=True, blank=True)
     # Indexed for the sweep that closes the reactions of views gone quiet (emotion.tasks).
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

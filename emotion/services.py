@@ -40,6 +40,7 @@ from django.utils.crypto import salted_hmac
 from shop.models import Interaction, Product
 from shop.services import Shopper, owned_rows
 
+from . import roi
 from .ml.labels import CLASS_TO_INDEX, CLASSES, VALENCE, valence
 from .models import (
     AffectSummary,
@@ -54,6 +55,7 @@ from .models import (
     ViewerSegment,
 )
 from .reactions import Frame, Rules, build_reactions
+from .roi import Region
 from .sealing import new_key
 
 # --- Consent -----------------------------------------------------------------------------
@@ -261,6 +263,7 @@ class Classification:
     probabilities: dict[str, float] | None = None
     outcome: Outcome | None = None
     quality: float | None = None  # emotion.ml.quality score of the face, when one was found
+    face: Region | None = None  # where the face was in the camera picture (emotion.roi)
 
     @property
     def status(self) -> Outcome:
@@ -279,7 +282,12 @@ def _lock_consent(view: Interaction) -> bool:
 
 
 def record_observation(
-    view: Interaction, sequence: int, captured_at: datetime, result: Classification, model_version: str
+    view: Interaction,
+    sequence: int,
+    captured_at: datetime,
+    result: Classification,
+    model_version: str,
+    shown: Region | None = None,
 ) -> bool:
     """Store one frame's labels, idempotent on view + sequence.
 
@@ -307,6 +315,8 @@ def record_observation(
                     model_version=model_version,
                     outcome=result.status,
                     quality=result.quality,
+                    shown_region=shown.as_dict() if shown else None,
+                    face_region=result.face.as_dict() if result.face else None,
                 )
         except IntegrityError:
             return False
@@ -724,6 +734,26 @@ class ViewStatus:
     last_label: str | None
     last_confidence: float | None
     seconds: dict[str, float]
+
+
+# Outcomes that say what the worker saw in a frame (a stale or client-reported one says nothing).
+_SEEN = (Outcome.STORED, Outcome.NO_FACE, Outcome.LOW_QUALITY, Outcome.SEVERAL_FACES)
+
+
+def next_capture_region(view_pk: int) -> Region | None:
+    """The region of the camera picture the view's next frame should show (``emotion.roi``).
+
+    From the view's latest frame the worker looked at, if recent; None: the whole picture.
+    """
+    latest = (
+        EmotionObservation.objects.filter(view_id=view_pk, outcome__in=_SEEN)
+        .order_by("-sequence")
+        .values("shown_region", "face_region", "created_at")
+        .first()
+    )
+    if latest is None or timezone.now() - latest["created_at"] > timedelta(seconds=roi.FACE_TTL_SECONDS):
+        return None
+    return roi.next_after(Region.from_dict(latest["face_region"]), Region.from_dict(latest["shown_region"]))
 
 
 def view_status(view: Interaction) -> ViewStatus:

@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 
 from shop.models import Interaction
 
-from . import freshness, sealing, services
+from . import freshness, roi, sealing, services
 from .models import Outcome
 
 logger = logging.getLogger(__name__)
@@ -89,17 +89,27 @@ class BrokerUnavailable(RuntimeError):
 FRAME_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
 
 
-def enqueue_frame(target: services.FrameTarget, sequence: int, captured_at: datetime, frame: bytes) -> None:
-    """Seal one frame with its consent's key and queue it; the task's repr never includes it."""
+def enqueue_frame(
+    target: services.FrameTarget, sequence: int, captured_at: datetime, frame: bytes, shown: roi.Region | None = None
+) -> None:
+    """Seal one frame with its consent's key and queue it; the task's repr never includes it.
+
+    ``shown`` is the region of the camera picture the frame shows (None: all of it).
+    """
     sealed = sealing.seal_frame(target.key, frame, target.view_pk, sequence)
     try:
-        _publish_frame(target, sequence, captured_at, base64.b64encode(sealed).decode("ascii"), time.time())
+        _publish_frame(target, sequence, captured_at, base64.b64encode(sealed).decode("ascii"), time.time(), shown)
     except (KombuOperationalError, RedisError, OSError) as exc:
         raise BrokerUnavailable(str(exc)) from exc
 
 
 def _publish_frame(
-    target: services.FrameTarget, sequence: int, captured_at: datetime, sealed_b64: str, queued_at: float
+    target: services.FrameTarget,
+    sequence: int,
+    captured_at: datetime,
+    sealed_b64: str,
+    queued_at: float,
+    shown: roi.Region | None = None,
 ) -> None:
     classify_frame.apply_async(
         retry=True,
@@ -111,6 +121,7 @@ def _publish_frame(
             "consent_pk": target.consent_pk,
             "sealed_frame": sealed_b64,
             "queued_at": queued_at,
+            "region": shown.as_dict() if shown else None,
         },
         kwargsrepr=repr({"view_pk": target.view_pk, "sequence": sequence}),
     )
@@ -135,7 +146,14 @@ DATABASE_TASK_OPTIONS = {
 
 @shared_task(**DATABASE_TASK_OPTIONS)
 def classify_frame(
-    *, view_pk: int, sequence: int, captured_at: str, consent_pk: int, sealed_frame: str, queued_at: float | None = None
+    *,
+    view_pk: int,
+    sequence: int,
+    captured_at: str,
+    consent_pk: int,
+    sealed_frame: str,
+    queued_at: float | None = None,
+    region: dict[str, float] | None = None,
 ) -> None:
     """Check consent, then open, detect, classify and store one frame (idempotent on view + sequence).
 
@@ -146,6 +164,8 @@ def classify_frame(
     freshness budget is not decoded: it is stored as a gap with outcome "stale".
     A frame that cannot be decoded is logged (without its bytes) and dropped: a
     poisoned message must never crash or wedge the worker. Database outages are retried.
+    ``region`` is the part of the camera picture the frame shows; it is stored with where the
+    face was, from which the API names the region the next frame should show (``emotion.roi``).
     """
     from emotion.ml.inference import ImageDecodeError
 
@@ -173,15 +193,16 @@ def classify_frame(
         if not stored and services.frame_key(consent_pk) is None:
             services.count_dropped(Outcome.WITHDRAWN)
         return
+    shown = roi.Region.from_dict(region)
     model = classifier()
     try:
-        result = classify_single_face(model, frame)
+        result = classify_single_face(model, frame, shown)
     except (ImageDecodeError, ValueError) as exc:
         logger.warning("Dropped an unreadable frame (view %s, seq %s): %s", view_pk, sequence, type(exc).__name__)
         return
     try:
         stored = services.record_observation(
-            view, sequence, datetime.fromisoformat(captured_at), result, model.model_version
+            view, sequence, datetime.fromisoformat(captured_at), result, model.model_version, shown
         )
     except DatabaseError as exc:
         if isinstance(exc, OperationalError | InterfaceError):
@@ -195,7 +216,7 @@ def classify_frame(
         services.refresh_view_reactions(view)
 
 
-def classify_single_face(model, frame: bytes) -> services.Classification:
+def classify_single_face(model, frame: bytes, shown: roi.Region | None = None) -> services.Classification:
     """Classify the consenting shopper's face only.
 
     The rule: a frame whose second-largest face has at least ``EMOTION_SEVERAL_FACES_AREA_RATIO``
@@ -221,12 +242,13 @@ def classify_single_face(model, frame: bytes) -> services.Classification:
         return services.Classification(None)
     if len(boxes) > 1 and _area(boxes[1]) >= settings.EMOTION_SEVERAL_FACES_AREA_RATIO * _area(boxes[0]):
         return services.Classification(None, outcome=Outcome.SEVERAL_FACES)
+    seen = roi.face_in_picture(boxes[0], image.shape[1], image.shape[0], shown)
     gray = to_gray(image, bgr=False)
     box = pad_box(boxes[0], gray.shape)
     face = crop_face(gray, box)
     score = face_quality(face, min(box[2], box[3])).score
     if model.quality_threshold is not None and score < model.quality_threshold:
-        return services.Classification(None, outcome=Outcome.LOW_QUALITY, quality=score)
+        return services.Classification(None, outcome=Outcome.LOW_QUALITY, quality=score, face=seen)
     probabilities = model.classify_faces(face[None])[0]
     best = int(probabilities.argmax())
     return services.Classification(
@@ -234,6 +256,7 @@ def classify_single_face(model, frame: bytes) -> services.Classification:
         float(probabilities[best]),
         {name: float(p) for name, p in zip(CLASSES, probabilities, strict=True)},
         quality=score,
+        face=seen,
     )
 
 

@@ -382,6 +382,10 @@ SHOP_POPULARITY_WINDOW_DAYS = env.int("SHOP_POPULARITY_WINDOW_DAYS", default=30)
 # --- Emotion capture --------------------------------------------------------------------
 EMOTION_CONSENT_POLICY_VERSION = env.str("EMOTION_CONSENT_POLICY_VERSION", default="1")
 EMOTION_CAPTURE_FPS = env.float("EMOTION_CAPTURE_FPS", default=2.0)
+# Once the worker has seen the face, the page sends a crop around it from a higher-resolution
+# camera picture instead of the whole picture at 320x240 (emotion.roi): a shopper sitting back
+# keeps enough face pixels. Off: always the whole picture.
+EMOTION_CAPTURE_ROI = env.bool("EMOTION_CAPTURE_ROI", default=True)
 # A frame is worth something only while it is fresh: the API refuses frames that the backlog
 # could not classify within this many seconds, and the worker drops older ones as stale gaps.
 EMOTION_FRESHNESS_SECONDS = env.float("EMOTION_FRESHNESS_SECONDS", default=2.0)

@@ -92,7 +92,10 @@
 
   function openCamera() {
     if (stream || opening) return;
-    opening = navigator.mediaDevices.getUserMedia({ video: { width: WIDTH, height: HEIGHT }, audio: false })
+    const width = Number(root.dataset.cameraWidth) || WIDTH; // more than 320 leaves pixels for a region
+    const constraints = width > WIDTH ? { width: { ideal: width }, height: { ideal: width * 9 / 16 } }
+      : { width: WIDTH, height: HEIGHT };
+    opening = navigator.mediaDevices.getUserMedia({ video: constraints, audio: false })
       .then(function (s) {
         opening = null;
         if (state !== "consented" || !wanted()) { s.getTracks().forEach((t) => t.stop()); evaluate(); return; }
@@ -175,23 +178,46 @@
     if (state !== "capturing") return;
     if (video.readyState < 2) { scheduleFrame(1000 / fps); return; }
     if (ON_DEVICE) { reportFrame(); return; }
-    canvas.getContext("2d").drawImage(video, 0, 0, WIDTH, HEIGHT);
+    const shown = drawFrame();
     canvas.toBlob(function (blob) {
       if (state !== "capturing") return;
       if (!blob) { scheduleFrame(1000 / fps); return; }
       const query = new URLSearchParams({
         product: product.dataset.productId, view: product.dataset.viewId, seq: String(seq++), ts: String(Date.now()),
       });
+      if (shown) query.set("roi", [shown.x, shown.y, shown.w, shown.h].join(","));
       const sentAt = Date.now();
       let delay = 1000 / fps;
       // The raw JPEG as the body (metadata in the query): cheaper for the server than multipart.
       fetch(root.dataset.framesUrl + "?" + query.toString(), {
         method: "POST", body: blob, credentials: "same-origin",
         headers: { "Content-Type": "image/jpeg", "X-CSRFToken": csrf() },
-      }).then(answered).then(function (next) { delay = next; }).catch(function () {}).finally(function () {
+      }).then(function (r) {
+        const roi = r.clone().json().then((body) => (r.status === 202 && body && body.roi) || null, () => null);
+        return roi.then(function (next) { region = next; return answered(r); });
+      }).then(function (next) { delay = next; }).catch(function () {}).finally(function () {
         if (state === "capturing") scheduleFrame(delay - (Date.now() - sentAt));
       });
     }, "image/jpeg", QUALITY);
+  }
+
+  // The region of interest (emotion.roi): the frame shows the part of the camera picture the last
+  // answer named (around the face, or the centre while searching for one), at most WIDTH wide,
+  // instead of the whole picture, so a shopper sitting back still gives the worker enough pixels.
+  let region = null; // {x, y, w, h} fractions of the camera picture, from the last 202
+
+  function drawFrame() {
+    const vw = video.videoWidth, vh = video.videoHeight;
+    if (!region || !vw || !vh) { // the whole picture, WIDTH wide, in the camera's own proportions
+      canvas.width = WIDTH; canvas.height = vw && vh ? Math.round(WIDTH * vh / vw) : HEIGHT;
+      canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+      return null;
+    }
+    const sx = region.x * vw, sy = region.y * vh, sw = region.w * vw, sh = region.h * vh;
+    const scale = Math.min(1, WIDTH / sw, WIDTH / sh); // at most WIDTH square, never upscaled
+    canvas.width = Math.max(1, Math.round(sw * scale)); canvas.height = Math.max(1, Math.round(sh * scale));
+    canvas.getContext("2d").drawImage(video, sx, sy, sw, sh, 0, 0, canvas.width, canvas.height);
+    return region;
   }
 
   // --- On-device analysis (browser mode) ----------------------------------------------------------

@@ -23,9 +23,9 @@ def test_a_valid_frame_is_queued(ready, face_jpeg, enqueued):
     shopper, product, view_id = ready
     response = shopper.post_frame(product, view_id, face_jpeg, seq=7)
     assert response.status_code == 202, response.content
-    assert response.json() == {"status": "queued", "seq": 7, "next_frame_ms": 500}
-    ((target, seq, _captured_at, frame),) = enqueued
-    assert seq == 7 and frame == face_jpeg
+    assert response.json() == {"status": "queued", "seq": 7, "next_frame_ms": 500, "roi": None}
+    ((target, seq, _captured_at, frame, shown),) = enqueued
+    assert seq == 7 and frame == face_jpeg and shown is None
     assert target.key == bytes(Consent.objects.get(pk=target.consent_pk).frame_key)
 
 

@@ -53,7 +53,7 @@ def test_a_withdrawn_shoppers_frame_is_dropped_before_it_is_opened_or_decoded(qu
 def test_a_withdrawal_while_the_frame_is_classified_drops_and_counts_it(queued, monkeypatch):
     shopper, kwargs = queued
 
-    def withdraw_meanwhile(model, frame):
+    def withdraw_meanwhile(model, frame, shown=None):
         services.withdraw_consent(shopper)
         return services.Classification("happy", 0.9, {"happy": 0.9})
 
