@@ -1,6 +1,8 @@
 """Load test: shoppers browse and post camera frames at 2 frames/s while the worker classifies,
 on loopback: the production stack (gunicorn, Redis, two worker processes, PostgreSQL), or with
-``--broker embedded`` the demo's (runserver, one worker process on the embedded broker, SQLite).
+``--broker embedded`` the embedded default (SQLite, one worker process on the embedded broker,
+as the demo runs it), served by gunicorn too: Django's development server, which the demo
+uses for one machine's browser, resets connections beyond a handful at once.
 
 Each shopper sends its next frame when the last answer says, as the page does (202's
 ``next_frame_ms``, a refusal's ``Retry-After``). Reports, for the frames accepted *during* the
@@ -44,7 +46,6 @@ from benchmarks.bench_worker import pool_pids, rss_mb, start_worker, stop
 from benchmarks.common import (
     REDIS_URL,
     RESULTS,
-    ROOT,
     drop_database,
     gunicorn,
     seed_small_shop,
@@ -52,9 +53,9 @@ from benchmarks.common import (
     small_shop,
     write_result,
 )
+from tests.servers import free_port
 
 DB = "moodshop_bench_load"
-PORT = 8767
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -209,19 +210,6 @@ def embedded_shop(work: Path) -> dict[str, str]:
     return env
 
 
-def demo_processes(env: dict[str, str], work: Path) -> tuple[subprocess.Popen, subprocess.Popen]:
-    """The demo's web server and worker, as scripts/demo.sh starts them."""
-    web = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{PORT}"],
-        cwd=ROOT,
-        env=env,
-        stdout=(work / "web.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    worker = start_worker(env, 1, work / "worker.log", queues="celery,emotion")
-    return web, worker
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shoppers", type=int, default=50)
@@ -232,7 +220,7 @@ def main() -> None:
         "--broker",
         choices=["redis", "embedded"],
         default="redis",
-        help="embedded: the demo's stack (runserver, one worker process, the embedded broker, SQLite)",
+        help="embedded: the embedded default (one worker process, the embedded broker, SQLite)",
     )
     args = parser.parse_args()
     embedded = args.broker == "embedded"
@@ -260,15 +248,16 @@ def main() -> None:
 
         redis.Redis.from_url(REDIS_URL).flushdb()
 
-    if embedded:
-        web, worker = demo_processes(env, work)
+    port = free_port()
+    web = gunicorn(env, port, args.web_workers)
+    if embedded:  # one process taking both queues, as the demo's worker
+        worker = start_worker(env, 1, work / "worker.log", queues="celery,emotion")
     else:
-        web = gunicorn(env, PORT, args.web_workers)
         worker = start_worker(env, args.worker_processes, work / "worker.log")
     depth: list[tuple[float, int]] = []
     memory: list[dict] = []
     try:
-        base = f"http://127.0.0.1:{PORT}"
+        base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/api/v1/consent/")
         start = time.monotonic()
         started_unix = time.time()
@@ -326,7 +315,7 @@ def main() -> None:
     ax.set_xlabel("seconds")
     ax.set_ylabel("frames waiting in the emotion queue")
     processes = 1 if embedded else args.worker_processes
-    stack = "runserver, the embedded broker, SQLite" if embedded else "gunicorn, Redis, PostgreSQL"
+    stack = "gunicorn, the embedded broker, SQLite" if embedded else "gunicorn, Redis, PostgreSQL"
     ax.set_title(f"{args.shoppers} shoppers at 2 frames/s, {processes} worker process(es), {args.broker}")
     ax.legend()
     fig.tight_layout()
@@ -343,7 +332,7 @@ def main() -> None:
                 "shoppers": args.shoppers,
                 "seconds": args.seconds,
                 "broker": args.broker,
-                "web": "runserver" if embedded else f"gunicorn, {args.web_workers} workers",
+                "web": f"gunicorn, {args.web_workers} workers",
                 "worker_processes": processes,
                 "frame_bytes": len(jpeg),
                 "load_average_at_start": load_at_start,
