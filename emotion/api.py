@@ -413,14 +413,11 @@ class ObservationReport(FrameMetadata):
     )
     quality = serializers.FloatField(min_value=0, max_value=1, allow_null=True, default=None)
 
-    def validate_model_version(self, value: str) -> str:
-        served = on_device.page_parameters().model_version
-        if value != served:
-            raise serializers.ValidationError(f"Not the served model ({served}): reload the page.")
-        return value
-
     def validate(self, data: dict) -> dict:
         """A report must be what the page's analysis can produce: a label exactly when one face was classified."""
+        served = on_device.page_parameters()
+        if data["model_version"] != served.model_version:
+            raise serializers.ValidationError({"model_version": f"Not the served model ({served.model_version})."})
         label, probabilities, confidence = data["label"], data["probabilities"], data["confidence"]
         if label is None:
             if probabilities is not None or confidence is not None:
@@ -434,7 +431,7 @@ class ObservationReport(FrameMetadata):
             raise serializers.ValidationError("probabilities must sum to 1.")
         if max(probabilities, key=probabilities.get) != label or abs(probabilities[label] - (confidence or 0)) > 1e-4:
             raise serializers.ValidationError("label and confidence must be the likeliest class and its probability.")
-        threshold = on_device.page_parameters().quality_threshold
+        threshold = served.quality_threshold
         if threshold is not None and (data["quality"] is None or data["quality"] < threshold):
             raise serializers.ValidationError("A face under the quality threshold is a gap, not a label.")
         return data

@@ -81,15 +81,29 @@ class PageParameters:
     nms_iou: float
 
 
+@lru_cache(maxsize=4)
+def _card(model: str, mtime_ns: int, card_mtime_ns: int) -> tuple[str, float, float | None]:
+    """The served model's version, temperature and quality threshold, re-read when a file changes."""
+    card_path = Path(model).with_name("model_card.json")
+    card = json.loads(card_path.read_text()) if card_mtime_ns else {}
+    return (
+        model_version_of(model),
+        card.get("calibration", {}).get("temperature", 1.0),
+        card.get("quality", {}).get("threshold"),
+    )
+
+
 def page_parameters() -> PageParameters:
+    """Read for every page and every observation, so the card is parsed once per version, not per request."""
     model = _emotion_model()
     card_path = model.with_name("model_card.json")
-    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    card_mtime = card_path.stat().st_mtime_ns if card_path.is_file() else 0
+    version, temperature, threshold = _card(str(model), model.stat().st_mtime_ns, card_mtime)
     return PageParameters(
-        model_version=model_version_of(model),
+        model_version=version,
         classes=CLASSES,
-        temperature=card.get("calibration", {}).get("temperature", 1.0),
-        quality_threshold=card.get("quality", {}).get("threshold"),
+        temperature=temperature,
+        quality_threshold=threshold,
         several_faces_ratio=settings.EMOTION_SEVERAL_FACES_AREA_RATIO,
         min_score=MIN_SCORE,
         nms_iou=NMS_IOU,

@@ -334,10 +334,22 @@ async function runModel(lite, model, data, shape) {
   }
 }
 
+// LiteRT.js loads its WebAssembly once per page (a second loadLiteRt throws): every analyser shares it.
+let runtime = null;
+
+function loadRuntime(runtimeUrl) {
+  if (!runtime) {
+    runtime = import(runtimeUrl).then(function (lite) {
+      return lite.loadLiteRt(new URL("wasm/", new URL(runtimeUrl, location.href)).href).then(() => lite);
+    });
+    runtime.catch(function () { runtime = null; }); // a failed load may be retried
+  }
+  return runtime;
+}
+
 // Loads the runtime and both models; resolves to analyse(rgba, width, height) -> the frame's report.
 export async function createAnalyzer(config) {
-  const lite = await import(config.runtimeUrl);
-  await lite.loadLiteRt(new URL("wasm/", new URL(config.runtimeUrl, location.href)).href);
+  const lite = await loadRuntime(config.runtimeUrl);
   const [detector, classifier] = await Promise.all([
     lite.loadAndCompile(config.detectorUrl, { accelerator: "wasm" }),
     lite.loadAndCompile(config.modelUrl, { accelerator: "wasm" }),
