@@ -32,8 +32,13 @@ CACHE_SECONDS = 0.25
 # With no frame stored in the window (an idle worker, or none running), up to this many frames
 # per second of budget may wait: the first frames after a quiet spell must not be refused.
 IDLE_ALLOWANCE_PER_SECOND = 5
-# At a full budget the page sends at 1/(1 + SLOWDOWN) of its normal rate.
-SLOWDOWN = 3.0
+# The page keeps its normal rate while a new frame's expected wait is under EASY_LOAD of the
+# budget (the workers keep up); beyond, its interval grows linearly, to (1 + SLOWDOWN) times
+# the normal one at a full budget. All pages slow down alike, so under overload the offered
+# rate settles where the workers keep up (at 2 frames/s, down to one frame every 5 s), every
+# shopper keeps getting labels, and few frames meet a 429 (which would starve whoever meets it).
+EASY_LOAD = 0.25
+SLOWDOWN = 9.0
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,8 @@ def admit(backlog: Backlog, budget: float, fps: float) -> Admission:
             retry,
         )
     load = min(1.0, wait / budget) if backlog.throughput > 0 else 0.0
-    return Admission(True, round(base_ms * (1 + SLOWDOWN * load)))
+    ramp = max(0.0, (load - EASY_LOAD) / (1 - EASY_LOAD))
+    return Admission(True, round(base_ms * (1 + SLOWDOWN * ramp)))
 
 
 _redis_clients: dict[str, redis.Redis] = {}

@@ -23,11 +23,15 @@ def test_an_empty_queue_admits_at_the_capture_rate():
     assert admit(Backlog(0, 0.0), budget=2.0, fps=2.0) == freshness.Admission(True, 500)
 
 
+def test_the_page_keeps_its_rate_while_the_workers_keep_up():
+    assert admit(Backlog(4, 10.0), budget=2.0, fps=2.0).next_frame_ms == 500  # 0.4 s of a 2 s budget
+
+
 def test_the_page_slows_down_as_the_queue_fills():
     half = admit(Backlog(10, 10.0), budget=2.0, fps=2.0)  # 1 s of a 2 s budget
     full = admit(Backlog(20, 10.0), budget=2.0, fps=2.0)
     assert half.accepted and full.accepted
-    assert 500 < half.next_frame_ms < full.next_frame_ms == 2000
+    assert 500 < half.next_frame_ms < full.next_frame_ms == 5000
 
 
 def test_a_backlog_beyond_the_budget_is_a_429_with_retry_after():
@@ -57,7 +61,7 @@ def test_the_api_tells_the_page_when_to_send_the_next_frame(shopper, product, fa
     shopper.consent()
     monkeypatch.setattr(freshness, "current_backlog", lambda: Backlog(15, 10.0))
     response = shopper.post_frame(product, view_id, face_jpeg)
-    assert response.status_code == 202 and response.json()["next_frame_ms"] == 1625
+    assert response.status_code == 202 and response.json()["next_frame_ms"] == 3500  # 1.5 s of 2: 7 times slower
     assert len(enqueued) == 1
 
 
