@@ -26,3 +26,11 @@ def test_macs_of_conv_depthwise_and_dense(tmp_path: Path) -> None:
 def test_shipped_model_cost() -> None:
     shipped = Path(__file__).resolve().parents[2] / "emotion" / "model" / "emotion.tflite"
     assert 150e6 < tflite_macs(shipped) < 200e6  # the VGG net: 187M at 44x44
+
+
+def test_the_fast_student_fits_the_60m_budget(tmp_path: Path) -> None:
+    from emotion.ml.models import build_model
+
+    path = tmp_path / "small.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(build_model("vgg_small")).convert())
+    assert 45e6 < tflite_macs(path) <= 60e6  # half the widths of the VGG net: about a quarter of its cost
