@@ -14,7 +14,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from redis.exceptions import RedisError
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.authentication import CSRFCheck, TokenAuthentication
-from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
@@ -449,6 +449,7 @@ class ObservationView(APIView):
     permission_classes = [CsrfForEveryone]
     throttle_classes = [ShopperRateThrottle, AddressRateThrottle]
     throttle_scope = "frames"  # one budget for frames and observations: each is a frame's worth
+    parser_classes = [JSONParser]  # labels only: no form or multipart body, so no file, is ever parsed
 
     @extend_schema(
         request=ObservationReport,

@@ -7,6 +7,9 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from emotion import on_device
 from emotion.api import ShopperRateThrottle
@@ -37,6 +40,9 @@ def ready(shopper, product):
     view_id = shopper.open(product)
     assert shopper.consent().status_code == 201
     return shopper, product, view_id
+
+
+FIELDS = ("product", "view", "seq", "ts", "model_version", "faces", "label", "confidence", "probabilities", "quality")
 
 
 def report(product, view_id, seq: int = 0, **fields) -> dict:
@@ -145,12 +151,18 @@ def test_an_inconsistent_or_invalid_report_is_refused_with_a_reason(ready, refre
     assert_refused(post(shopper, report(product, view_id, **fields)), 400, "invalid")
 
 
-def test_a_body_that_is_not_json(ready):
-    shopper, _, _ = ready
+def test_a_body_that_is_not_json(ready, face_jpeg):
+    shopper, product, view_id = ready
     response = shopper.client.post(
-        "/api/v1/observations/", b"\xff\xd8\xff\xe0", content_type="image/jpeg", HTTP_X_CSRFTOKEN=shopper.csrf
+        "/api/v1/observations/", face_jpeg, content_type="image/jpeg", HTTP_X_CSRFTOKEN=shopper.csrf
     )
     assert response.status_code == 415 and response.json()["error"]
+    multipart = shopper.client.post(
+        "/api/v1/observations/", report(product, view_id, probabilities="{}"), HTTP_X_CSRFTOKEN=shopper.csrf
+    )
+    # Django's CSRF check has read the form already, so DRF finds no JSON in it: refused either way.
+    assert multipart.status_code in (400, 415) and multipart.json()["error"], multipart.content
+    assert not EmotionObservation.objects.exists()
 
 
 def test_one_shopper_is_capped_per_product_and_period(ready, make_product, refreshes, settings):
@@ -225,3 +237,26 @@ def test_only_the_product_page_in_browser_mode_may_compile_webassembly(product, 
     settings.EMOTION_INFERENCE = "server"
     page = client.get(product.get_absolute_url())
     assert "wasm-unsafe-eval" not in page["Content-Security-Policy"] and b"data-model-url=" not in page.content
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=8,
+)
+
+
+@examples(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(changes=st.dictionaries(st.sampled_from([*FIELDS, "extra"]), JSON, max_size=4))
+def test_any_json_is_stored_whole_or_refused_with_a_reason(ready, refreshes, changes):
+    shopper, product, view_id = ready
+    cache.clear()  # not the rate limit
+    EmotionObservation.objects.all().delete()
+    response = post(shopper, report(product, view_id) | changes)
+    assert response.status_code in (201, 400, 404), response.content
+    if response.status_code == 201:
+        stored = EmotionObservation.objects.get()
+        assert stored.outcome == Outcome.CLIENT_REPORTED
+        assert stored.label == "" or max(stored.probabilities, key=stored.probabilities.get) == stored.label
+    else:
+        assert response.json()["error"] and not EmotionObservation.objects.exists()
