@@ -122,8 +122,11 @@ def account(shoppers: list[Shopper], fault_times: list[float], dropped: int) -> 
     outcomes = Counter(outcome for _, _, outcome in rows)
     missing = sorted(accepted[key] for key in set(accepted) - seen)
     per_fault = [0] * len(fault_times)
+    before_fault = []  # seconds from each lost frame's 202 to the fault it went through
     for at in missing:
-        per_fault[min(bisect.bisect_left(fault_times, at), len(fault_times) - 1)] += 1
+        index = min(bisect.bisect_left(fault_times, at), len(fault_times) - 1)
+        per_fault[index] += 1
+        before_fault.append(round(fault_times[index] - at, 3))
     errors: Counter[str] = Counter()
     refused: Counter[str] = Counter()
     for s in shoppers:
@@ -135,6 +138,7 @@ def account(shoppers: list[Shopper], fault_times: list[float], dropped: int) -> 
         "dropped_counted": dropped,
         "lost": len(missing) - dropped,
         "lost_per_fault": per_fault,
+        "missing_accepted_seconds_before_their_fault": before_fault,
         "errors": dict(errors),
         "server_errors_5xx": sum(n for code, n in errors.items() if code.startswith("5")),
         "refused": dict(refused),
