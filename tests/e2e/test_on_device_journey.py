@@ -3,14 +3,15 @@ work as in server mode, and no image byte leaves the page.
 
 Live Django server in browser mode (``EMOTION_INFERENCE=browser``), a real worker (it rebuilds the
 reactions, as in server mode) on the real Redis broker, PostgreSQL. Every request the page makes
-is recorded with its body: none goes to the frames API, none carries an image or a large binary
-body, and all stay on the shop's origin.
+is recorded with its body, in the browser and as the server received it: none goes to the frames
+API, none carries an image or a large binary body, and all stay on the shop's origin.
 """
 
 import time
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 
 from emotion.models import EmotionObservation, Outcome, ReactionEvent
@@ -26,7 +27,8 @@ MAX_BODY_BYTES = 2048
 
 
 class Requests:
-    """Every request of the pages it watches: method, URL, content type and body."""
+    """Every request of the pages it watches: method, URL, content type and body (when Playwright
+    can read it: not a Blob's)."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str, bytes]] = []
@@ -42,8 +44,25 @@ class Requests:
         return [body for _, url, _, body in self.sent if urlsplit(url).path == path]
 
 
+@pytest.fixture
+def received(monkeypatch) -> list[tuple[str, str, int]]:
+    """Every request the live server received, as it arrived: path, content type, body length.
+
+    The server's side sees every body byte, whatever the page sent it as (a Blob's included).
+    """
+    seen: list[tuple[str, str, int]] = []
+    handle = WSGIHandler.__call__
+
+    def record(self, environ, start_response):
+        seen.append((environ["PATH_INFO"], environ.get("CONTENT_TYPE", ""), int(environ.get("CONTENT_LENGTH") or 0)))
+        return handle(self, environ, start_response)
+
+    monkeypatch.setattr(WSGIHandler, "__call__", record)
+    return seen
+
+
 def test_browser_mode_badge_reactions_and_recommendations_without_sending_a_frame(
-    new_page, console, live_server, tmp_path, settings
+    new_page, console, live_server, tmp_path, settings, received
 ):
     settings.EMOTION_INFERENCE = "browser"
     call_command("seed_demo", products=60, shoppers=60)
@@ -90,6 +109,10 @@ def test_browser_mode_badge_reactions_and_recommendations_without_sending_a_fram
         assert not content_type.startswith("image/"), (method, url)
         assert not body.startswith(IMAGE_MAGIC), (method, url)
         assert len(body) <= MAX_BODY_BYTES, (method, url, len(body))
+    assert sum(path == "/api/v1/observations/" for path, _, _ in received) >= 2  # the recorder saw them
+    for path, content_type, length in received:
+        assert path != "/api/v1/frames/" and not content_type.startswith("image/"), (path, content_type)
+        assert length <= MAX_BODY_BYTES, (path, content_type, length)
     # The model files and the runtime came from the shop itself.
     fetched = {urlsplit(url).path for _, url, _, _ in requests.sent}
     assert {"/api/v1/on-device/models/emotion.tflite", "/api/v1/on-device/models/face_detector.tflite"} <= fetched
