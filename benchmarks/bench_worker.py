@@ -44,7 +44,9 @@ def pool_pids(worker: subprocess.Popen) -> list[int]:
     return [int(pid) for pid in out.split()]
 
 
-def start_worker(env: dict[str, str], concurrency: int, log: Path, queues: str = "emotion") -> subprocess.Popen:
+def start_worker(
+    env: dict[str, str], concurrency: int, log: Path, queues: str = "emotion", *options: str
+) -> subprocess.Popen:
     """A prefork worker on ``queues``, returned once it logged ready and its pool is up.
 
     Readiness is read from the log, not a control ping: the embedded broker has no broadcast.
@@ -65,6 +67,7 @@ def start_worker(env: dict[str, str], concurrency: int, log: Path, queues: str =
             "--without-mingle",
             "-l",
             "INFO",
+            *options,
         ],
         cwd=ROOT,
         env=env,

@@ -98,13 +98,21 @@ _cached: tuple[float, Backlog] | None = None
 _lock = threading.Lock()
 
 
+def broker_redis() -> redis.Redis | None:
+    """A client of the broker's Redis (short timeouts: the API must not hang on it); None on the embedded broker."""
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    client = _redis_clients.get(url)
+    if client is None:
+        client = _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return client
+
+
 def queue_depth() -> int:
     """Frames waiting in the emotion queue of the configured broker (Redis or the embedded folder)."""
-    url = settings.CELERY_BROKER_URL
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        client = _redis_clients.get(url)
-        if client is None:
-            client = _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    client = broker_redis()
+    if client is not None:
         return int(client.llen(QUEUE))
     folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
     suffix = f".{QUEUE}.msg"

@@ -27,8 +27,8 @@ from redis.exceptions import RedisError
 
 from shop.models import Interaction
 
-from . import freshness, roi, sealing, services
-from .models import Outcome
+from . import freshness, receipts, roi, sealing, services
+from .models import EmotionObservation, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +97,12 @@ def enqueue_frame(
     ``shown`` is the region of the camera picture the frame shows (None: all of it).
     """
     sealed = sealing.seal_frame(target.key, frame, target.view_pk, sequence)
+    queued_at = time.time()
     try:
-        _publish_frame(target, sequence, captured_at, base64.b64encode(sealed).decode("ascii"), time.time(), shown)
+        receipts.issue(target.view_pk, sequence, target.consent_pk, target.key, captured_at, queued_at)
+        _publish_frame(target, sequence, captured_at, base64.b64encode(sealed).decode("ascii"), queued_at, shown)
     except (KombuOperationalError, RedisError, OSError) as exc:
+        receipts.settle(target.view_pk, sequence)  # refused with a 503: nothing was promised
         raise BrokerUnavailable(str(exc)) from exc
 
 
@@ -166,7 +169,21 @@ def classify_frame(
     poisoned message must never crash or wedge the worker. Database outages are retried.
     ``region`` is the part of the camera picture the frame shows; it is stored with where the
     face was, from which the API names the region the next frame should show (``emotion.roi``).
+    Once the outcome is written the frame's receipt is settled (``emotion.receipts``).
     """
+    _classify_frame(view_pk, sequence, captured_at, consent_pk, sealed_frame, queued_at, region)
+    receipts.settle(view_pk, sequence)  # not on a retry (it raised): the retry settles it
+
+
+def _classify_frame(
+    view_pk: int,
+    sequence: int,
+    captured_at: str,
+    consent_pk: int,
+    sealed_frame: str,
+    queued_at: float | None,
+    region: dict[str, float] | None,
+) -> None:
     from emotion.ml.inference import ImageDecodeError
 
     key = services.frame_key(consent_pk)
@@ -339,6 +356,42 @@ def refresh_quiet_views() -> int:
     for view in views:
         services.refresh_view_reactions(view)
     return len(views)
+
+
+@shared_task(ignore_result=False)
+def settle_lost_frames() -> int:
+    """Beat task: frames accepted long ago whose outcome was never written get one.
+
+    Their message was lost by the broker (a worker killed right after Redis handed it over,
+    see ``emotion.receipts``). Each gets the outcome a redelivery this late would have had:
+    a ``stale`` gap, or a count of dropped frames when the shopper withdrew consent, erased
+    their data (the consent's key changed) or the view is gone. Idempotent with a late
+    redelivery: an observation is written once per view and sequence.
+    """
+    lost = receipts.overdue()
+    for receipt in lost:
+        _settle_lost(receipt)
+        receipts.settle(receipt.view_pk, receipt.sequence)
+    if lost:
+        logger.warning("Settled %s frames the broker lost as stale gaps or dropped counts", len(lost))
+    return len(lost)
+
+
+def _settle_lost(receipt: receipts.Receipt) -> None:
+    if EmotionObservation.objects.filter(view_id=receipt.view_pk, sequence=receipt.sequence).exists():
+        return  # the frame's outcome was written; only its receipt was left behind
+    key = services.frame_key(receipt.consent_pk)
+    if key is None:
+        services.count_dropped(Outcome.WITHDRAWN)
+        return
+    view = Interaction.objects.filter(pk=receipt.view_pk, kind=Interaction.Kind.VIEW).first()
+    if view is None or receipts.key_print(key) != receipt.key_print:
+        services.count_dropped(Outcome.ERASED)
+        return
+    stale = services.Classification(None, outcome=Outcome.STALE)
+    stored = services.record_observation(view, receipt.sequence, receipt.captured_at, stale, "")
+    if not stored and services.frame_key(receipt.consent_pk) is None:
+        services.count_dropped(Outcome.WITHDRAWN)
 
 
 @shared_task(ignore_result=False)

@@ -368,6 +368,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "emotion.tasks.refresh_quiet_views",
         "schedule": 60.0,
     },
+    "settle-lost-frames": {
+        "task": "emotion.tasks.settle_lost_frames",
+        "schedule": 30.0,
+    },
     "purge-expired-emotion-data": {
         "task": "emotion.tasks.purge_expired_emotion_data",
         "schedule": crontab(minute=17, hour=3),
