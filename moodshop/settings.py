@@ -284,6 +284,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # The emotion classes appear as several fields (a reaction's emotion, an observation's label): one enum.
+    "ENUM_NAME_OVERRIDES": {"EmotionEnum": "emotion.ml.labels.CLASSES"},
 }
 
 # --- Celery ----------------------------------------------------------------------------
