@@ -2,6 +2,7 @@
 client-reported storage, the per-shopper cap per product, and the mode switch both ways."""
 
 import json
+import time
 
 import pytest
 from django.core.cache import cache
@@ -11,10 +12,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from emotion import on_device
+from emotion import on_device, services
 from emotion.api import ShopperRateThrottle
 from emotion.ml.labels import CLASSES
-from emotion.models import EmotionObservation, Outcome
+from emotion.models import AffectSummary, EmotionObservation, Outcome, ProductEmotionDaily, ReactionEvent
 from tests.capture.conftest import Shopper
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,21 @@ def test_a_report_is_stored_as_client_reported_and_its_reactions_rebuilt_by_the_
     again = post(shopper, report(product, view_id, seq=4))
     assert again.status_code == 201 and again.json()["status"] == "duplicate"
     assert EmotionObservation.objects.count() == 1
+
+
+def test_reports_feed_reactions_summaries_and_rollups_and_go_with_the_consent(ready, refreshes):
+    shopper, product, view_id = ready
+    start = time.time() * 1000 - 10_000
+    for seq in range(5):  # within the 5 a second the rate limit allows
+        assert post(shopper, report(product, view_id, seq=seq, ts=start + 500 * seq)).status_code == 201
+    services.refresh_view_reactions(EmotionObservation.objects.first().view)  # what the worker runs
+    (event,) = ReactionEvent.objects.filter(product=product)
+    assert event.emotion == "happy" and event.duration_seconds == pytest.approx(2.5)
+    assert AffectSummary.objects.get(product=product).valence > 0
+    assert ProductEmotionDaily.objects.get(product=product).emotion == "happy"
+    erased = shopper.withdraw().json()["erased"]
+    assert erased["observations"] == 5 and erased["reactions"] == 1
+    assert not EmotionObservation.objects.exists() and not ProductEmotionDaily.objects.exists()
 
 
 def test_a_gap_is_stored_without_a_label(ready, refreshes):
