@@ -8,6 +8,7 @@ temperature and quality threshold, the several-faces rule), and marks the one pa
 the runtime so that only its Content-Security-Policy allows WebAssembly.
 """
 
+import gzip
 import hashlib
 import json
 from collections.abc import Callable
@@ -34,9 +35,11 @@ def enabled() -> bool:
 
 @dataclass(frozen=True)
 class ModelFile:
-    """One model file as the page downloads it, with the validator its cache revalidates with."""
+    """One model file as the page downloads it: its bytes, gzipped once (about 10 % smaller: the
+    weights are int8), and the validator its cache revalidates with."""
 
     content: bytes
+    gzipped: bytes
     etag: str
 
 
@@ -45,7 +48,7 @@ def _load(path: str, mtime_ns: int, fixed_batch: bool) -> ModelFile:
     data = Path(path).read_bytes()
     if fixed_batch:
         data = fixed_batch_model(data)
-    return ModelFile(data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"')
+    return ModelFile(data, gzip.compress(data, mtime=0), hashlib.sha256(data).hexdigest()[:32])
 
 
 def _emotion_model() -> Path:

@@ -8,7 +8,7 @@ from . import on_device
 
 @require_safe
 def on_device_model(request: HttpRequest, name: str) -> HttpResponse:
-    """One of the two model files the page runs in browser mode (404 in server mode).
+    """One of the two model files the page runs in browser mode (404 in server mode), gzipped when accepted.
 
     Revalidated by ETag rather than cached for a fixed time: a new model is picked up by the
     next page, never mixed with a page's old parameters.
@@ -16,10 +16,15 @@ def on_device_model(request: HttpRequest, name: str) -> HttpResponse:
     model = on_device.model_file(name) if on_device.enabled() else None
     if model is None:
         raise Http404("No such model file")
-    if request.headers.get("If-None-Match") == model.etag:
+    gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+    etag = f'"{model.etag}-gzip"' if gzipped else f'"{model.etag}"'
+    if request.headers.get("If-None-Match") == etag:
         response: HttpResponse = HttpResponseNotModified()
     else:
-        response = HttpResponse(model.content, content_type="application/octet-stream")
-    response["ETag"] = model.etag
+        response = HttpResponse(model.gzipped if gzipped else model.content, content_type="application/octet-stream")
+        if gzipped:
+            response["Content-Encoding"] = "gzip"
+    response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
+    response["Vary"] = "Accept-Encoding"
     return response

@@ -1,6 +1,7 @@
 """POST /api/v1/observations/ (on-device mode): the frames API's checks, reports that hold together,
 client-reported storage, the per-shopper cap per product, and the mode switch both ways."""
 
+import gzip
 import json
 import time
 
@@ -238,6 +239,9 @@ def test_the_model_files_are_served_in_browser_mode_only(settings):
     assert detector.content == on_device.BLAZEFACE_FILE.read_bytes()
     again = client.get("/api/v1/on-device/models/face_detector.tflite", HTTP_IF_NONE_MATCH=detector["ETag"])
     assert again.status_code == 304
+    packed = client.get("/api/v1/on-device/models/face_detector.tflite", HTTP_ACCEPT_ENCODING="gzip, br")
+    assert packed["Content-Encoding"] == "gzip" and packed["ETag"] != detector["ETag"]
+    assert gzip.decompress(packed.content) == detector.content and len(packed.content) < len(detector.content)
     assert client.get("/api/v1/on-device/models/emotion.keras").status_code == 404
     assert client.get("/api/v1/on-device/models/emotion.tflite").status_code == 200
     settings.EMOTION_INFERENCE = "server"
