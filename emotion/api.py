@@ -24,7 +24,7 @@ from moodshop.api import api_error
 from moodshop.clients import client_address
 from shop.services import current_shopper
 
-from . import freshness, on_device, services, tasks
+from . import freshness, on_device, roi, services, tasks
 from .ml.labels import CLASSES
 from .roi import Region
 from .validation import FrameRejected, validate_frame
@@ -401,8 +401,13 @@ class FrameView(APIView):
 # --- On-device observations --------------------------------------------------------------
 
 
-class ObservationReport(FrameMetadata):
-    """What the page's own analysis of one frame found (browser mode): labels, never pixels."""
+class ObservationReport(FrameFields):
+    """What the page's own analysis of one frame found (browser mode): labels and positions, never pixels.
+
+    ``roi`` is the region of the camera picture the analysed frame showed, as for a frame;
+    ``box`` the face the page found in that frame (pixels of its ``frame_width`` x
+    ``frame_height``), from which the server names the next region (``emotion.roi``).
+    """
 
     model_version = serializers.CharField(max_length=64, help_text="The served model's version the page ran.")
     faces = serializers.IntegerField(min_value=0, max_value=100, help_text="Faces the detector found.")
@@ -412,19 +417,36 @@ class ObservationReport(FrameMetadata):
         child=serializers.FloatField(min_value=0, max_value=1), allow_null=True, default=None
     )
     quality = serializers.FloatField(min_value=0, max_value=1, allow_null=True, default=None)
+    box = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=4096),
+        min_length=4,
+        max_length=4,
+        allow_null=True,
+        default=None,
+        help_text="The one face analysed, x, y, w, h in the frame's pixels; null when none (or several) was.",
+    )
+    frame_width = serializers.IntegerField(min_value=1, max_value=4096, required=False)
+    frame_height = serializers.IntegerField(min_value=1, max_value=4096, required=False)
 
     def validate(self, data: dict) -> dict:
         """A report must be what the page's analysis can produce: a label exactly when one face was classified."""
         served = on_device.page_parameters()
         if data["model_version"] != served.model_version:
             raise serializers.ValidationError({"model_version": f"Not the served model ({served.model_version})."})
+        box = data["box"]
+        if box is not None:
+            x, y, w, h = box
+            if data["faces"] < 1 or w < 1 or h < 1:
+                raise serializers.ValidationError("A face box needs a face of at least one pixel.")
+            if x + w > data.get("frame_width", 0) or y + h > data.get("frame_height", 0):
+                raise serializers.ValidationError("The face box must lie within frame_width x frame_height.")
         label, probabilities, confidence = data["label"], data["probabilities"], data["confidence"]
         if label is None:
             if probabilities is not None or confidence is not None:
                 raise serializers.ValidationError("A gap (no label) has no probabilities or confidence.")
             return data
-        if data["faces"] < 1:
-            raise serializers.ValidationError("A label needs a face.")
+        if data["faces"] < 1 or box is None:
+            raise serializers.ValidationError("A label needs the face's box.")
         if probabilities is None or set(probabilities) != set(CLASSES):
             raise serializers.ValidationError(f"probabilities must give each of {', '.join(CLASSES)}.")
         if abs(sum(probabilities.values()) - 1) > 0.01:
@@ -460,6 +482,12 @@ class ObservationView(APIView):
                     "status": serializers.CharField(help_text='"stored", or "duplicate" for a sequence already stored'),
                     "seq": serializers.IntegerField(),
                     "next_frame_ms": serializers.IntegerField(help_text="When to report the next frame."),
+                    "roi": serializers.DictField(
+                        child=serializers.FloatField(),
+                        allow_null=True,
+                        help_text="The region of the camera picture (x, y, w, h fractions) to analyse next, around "
+                        "the face the page reported; null for the whole picture (emotion.roi).",
+                    ),
                 },
             ),
             400: OpenApiResponse(description="Invalid or inconsistent observation, or not the served model"),
@@ -484,16 +512,20 @@ class ObservationView(APIView):
             capped = api_error("Enough observations of this product for now.", "product_cap", 429)
             capped.wait = wait
             raise capped
+        shown, box = data.get("roi"), data["box"]
+        face = roi.face_in_picture(box, data["frame_width"], data["frame_height"], shown) if box else None
         result = services.Classification(
-            data["label"], data["confidence"], data["probabilities"], quality=data["quality"]
+            data["label"], data["confidence"], data["probabilities"], quality=data["quality"], face=face
         )
-        view = services.record_client_observation(target, data["seq"], data["ts"], result, data["model_version"])
+        view = services.record_client_observation(target, data["seq"], data["ts"], result, data["model_version"], shown)
         if view is not None and tasks.claim_reaction_refresh(view.pk):
             tasks.queue_reaction_refresh(view.pk)  # rebuilt by the worker, as for a classified frame
+        region = services.next_capture_region(target.view_pk) if settings.EMOTION_CAPTURE_ROI else None
         body = {
             "status": "stored" if view is not None else "duplicate",
             "seq": data["seq"],
             "next_frame_ms": round(1000 / settings.EMOTION_CAPTURE_FPS),
+            "roi": region.as_dict() if region else None,
         }
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -8,7 +8,7 @@ from .roi import CAPTURE_WIDTH, ROI_CAMERA_WIDTH
 
 def capture(request: HttpRequest) -> dict[str, object]:
     fps = settings.EMOTION_CAPTURE_FPS
-    roi_on = settings.EMOTION_CAPTURE_ROI and settings.EMOTION_INFERENCE == "server"
+    roi_on = settings.EMOTION_CAPTURE_ROI  # in both modes: the page analyses the region in browser mode
     return {
         "capture_fps": int(fps) if float(fps).is_integer() else fps,
         "camera_reoffer_days": settings.EMOTION_REOFFER_DAYS,

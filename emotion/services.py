@@ -10,7 +10,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -345,17 +345,20 @@ def client_observation_wait(shopper: Shopper, product_id: int) -> float | None:
 
 
 def record_client_observation(
-    target: FrameTarget, sequence: int, captured_at: datetime, result: Classification, model_version: str
+    target: FrameTarget,
+    sequence: int,
+    captured_at: datetime,
+    result: Classification,
+    model_version: str,
+    shown: Region | None = None,
 ) -> Interaction | None:
     """Store an on-device observation as client-reported (it may be forged); the view, or None if not stored.
 
     The same write as a worker's frame (``record_observation``), outcome ``client_reported``.
     """
     view = Interaction.objects.get(pk=target.view_pk)
-    reported = Classification(
-        result.label, result.confidence, result.probabilities, Outcome.CLIENT_REPORTED, result.quality
-    )
-    return view if record_observation(view, sequence, captured_at, reported, model_version) else None
+    reported = replace(result, outcome=Outcome.CLIENT_REPORTED)
+    return view if record_observation(view, sequence, captured_at, reported, model_version, shown) else None
 
 
 def refresh_view_reactions(view: Interaction) -> list[ReactionEvent]:
@@ -736,8 +739,9 @@ class ViewStatus:
     seconds: dict[str, float]
 
 
-# Outcomes that say what the worker saw in a frame (a stale or client-reported one says nothing).
-_SEEN = (Outcome.STORED, Outcome.NO_FACE, Outcome.LOW_QUALITY, Outcome.SEVERAL_FACES)
+# Outcomes that say what was seen in a frame: by the worker, or in on-device mode by the page (a
+# stale one says nothing).
+_SEEN = (Outcome.STORED, Outcome.NO_FACE, Outcome.LOW_QUALITY, Outcome.SEVERAL_FACES, Outcome.CLIENT_REPORTED)
 
 
 def next_capture_region(view_pk: int) -> Region | None:

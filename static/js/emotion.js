@@ -237,24 +237,32 @@
 
   // The frame is read from the video into this page's memory, analysed there, and dropped; only
   // what the analysis found (faces, label, probabilities, quality, model version) is posted.
+  // The region of interest works as in server mode: the frame analysed is the region the last answer
+  // named (drawFrame), and the report says where the face was in it.
   function reportFrame() {
-    const context = canvas.getContext("2d", { willReadFrequently: true });
-    context.drawImage(video, 0, 0, WIDTH, HEIGHT);
-    const pixels = context.getImageData(0, 0, WIDTH, HEIGHT).data;
+    const context = canvas.getContext("2d", { willReadFrequently: true }); // the first call sets the hint
+    const shown = drawFrame();
+    const width = canvas.width, height = canvas.height;
+    const pixels = context.getImageData(0, 0, width, height).data;
     const report = { product: Number(product.dataset.productId), view: product.dataset.viewId, seq: seq++, ts: Date.now() };
+    if (shown) report.roi = [shown.x, shown.y, shown.w, shown.h].join(",");
     const sentAt = Date.now();
     let delay = 1000 / fps;
     onDeviceAnalyzer().then(function (a) {
-      return a.analyse(pixels, WIDTH, HEIGHT).then(function (found) {
+      return a.analyse(pixels, width, height).then(function (found) {
         if (state !== "capturing") return;
         const body = Object.assign(report, {
           model_version: a.modelVersion, faces: found.faces, label: found.label, confidence: found.confidence,
-          probabilities: found.probabilities, quality: found.quality,
+          probabilities: found.probabilities, quality: found.quality, box: found.box,
+          frame_width: width, frame_height: height,
         });
         return fetch(root.dataset.observationsUrl, {
           method: "POST", body: JSON.stringify(body), credentials: "same-origin",
           headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-        }).then(answered).then(function (next) { delay = next; }).catch(function () {});
+        }).then(function (r) {
+          const roi = r.clone().json().then((b) => (r.status === 201 && b && b.roi) || null, () => null);
+          return roi.then(function (next) { region = next; return answered(r); });
+        }).then(function (next) { delay = next; }).catch(function () {});
       });
     }, function () {
       // No runtime (an old browser, WebAssembly refused): consent without analysis is pointless.

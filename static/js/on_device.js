@@ -372,10 +372,13 @@ export async function createAnalyzer(config) {
   // What the worker's classify_single_face decides for these pixels, as the observations API takes it.
   async function analyse(rgba, width, height) {
     const boxes = await detect(rgbaToRgb(rgba, width, height), width, height);
-    const report = { faces: boxes.length, label: null, confidence: null, probabilities: null, quality: null, boxes };
+    const report = {
+      faces: boxes.length, box: null, label: null, confidence: null, probabilities: null, quality: null, boxes,
+    };
     if (!boxes.length) return report;
     const area = (b) => b[2] * b[3];
     if (boxes.length > 1 && area(boxes[1]) >= params.several_faces_ratio * area(boxes[0])) return report;
+    report.box = boxes[0]; // the shopper's face, whose position names the next region (emotion.roi)
     const box = padBox(boxes[0], width, height);
     const face = cropFace(rgbaToGray(rgba, width, height), width, box);
     report.quality = faceQuality(face, Math.min(box[2], box[3]));

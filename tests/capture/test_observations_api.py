@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from emotion import on_device, services
+from emotion import on_device, roi, services
 from emotion.api import ShopperRateThrottle
 from emotion.ml.labels import CLASSES
 from emotion.models import AffectSummary, EmotionObservation, Outcome, ProductEmotionDaily, ReactionEvent
@@ -44,7 +44,10 @@ def ready(shopper, product):
     return shopper, product, view_id
 
 
-FIELDS = ("product", "view", "seq", "ts", "model_version", "faces", "label", "confidence", "probabilities", "quality")
+FIELDS = (
+    *("product", "view", "seq", "ts", "roi", "model_version", "faces", "label", "confidence", "probabilities"),
+    *("quality", "box", "frame_width", "frame_height"),
+)
 
 
 def report(product, view_id, seq: int = 0, **fields) -> dict:
@@ -59,6 +62,9 @@ def report(product, view_id, seq: int = 0, **fields) -> dict:
         "confidence": 0.88,
         "probabilities": HAPPY,
         "quality": 0.9,
+        "box": [140, 70, 40, 40],
+        "frame_width": 320,
+        "frame_height": 180,
     }
     return body | fields
 
@@ -80,7 +86,7 @@ def test_a_report_is_stored_as_client_reported_and_its_reactions_rebuilt_by_the_
     shopper, product, view_id = ready
     response = post(shopper, report(product, view_id, seq=4))
     assert response.status_code == 201, response.content
-    assert response.json() == {"status": "stored", "seq": 4, "next_frame_ms": 500}
+    assert response.json() == {"status": "stored", "seq": 4, "next_frame_ms": 500, "roi": response.json()["roi"]}
     stored = EmotionObservation.objects.get()
     assert (stored.outcome, stored.label, stored.sequence) == (Outcome.CLIENT_REPORTED, "happy", 4)
     assert stored.probabilities == HAPPY and stored.quality == 0.9
@@ -107,9 +113,31 @@ def test_reports_feed_reactions_summaries_and_rollups_and_go_with_the_consent(re
     assert not EmotionObservation.objects.exists() and not ProductEmotionDaily.objects.exists()
 
 
+def test_the_region_of_interest_follows_the_reported_face_as_in_server_mode(ready, refreshes, settings):
+    shopper, product, view_id = ready
+    # The whole picture (320 x 180 of a 16:9 camera) with the face near its centre: zoom in around it.
+    first = post(shopper, report(product, view_id, seq=0)).json()
+    stored = EmotionObservation.objects.get()
+    assert stored.shown_region is None
+    assert stored.face_region == pytest.approx({"x": 0.4375, "y": 0.3889, "w": 0.125, "h": 0.2222}, abs=1e-4)
+    region = first["roi"]
+    assert region == roi.region_around(roi.Region(**stored.face_region)).as_dict()
+    # A frame of that region, the face in it: the region follows the face, mapped onto the picture.
+    shown = f"{region['x']},{region['y']},{region['w']},{region['h']}"
+    zoomed = {"box": [60, 100, 120, 120], "frame_width": 320, "frame_height": 320}  # the region is square
+    second = post(shopper, report(product, view_id, seq=1, roi=shown, **zoomed)).json()
+    assert EmotionObservation.objects.get(sequence=1).shown_region == region
+    assert second["roi"] is not None and second["roi"] != region
+    # No face in the region: back to the whole picture.
+    gap = {"faces": 0, "label": None, "confidence": None, "probabilities": None, "quality": None, "box": None}
+    assert post(shopper, report(product, view_id, seq=2, roi=shown, **gap)).json()["roi"] is None
+    settings.EMOTION_CAPTURE_ROI = False
+    assert post(shopper, report(product, view_id, seq=3)).json()["roi"] is None
+
+
 def test_a_gap_is_stored_without_a_label(ready, refreshes):
     shopper, product, view_id = ready
-    body = report(product, view_id, faces=0, label=None, confidence=None, probabilities=None, quality=None)
+    body = report(product, view_id, faces=0, label=None, confidence=None, probabilities=None, quality=None, box=None)
     assert post(shopper, body).status_code == 201
     gap = EmotionObservation.objects.get()
     assert (gap.outcome, gap.label, gap.probabilities) == (Outcome.CLIENT_REPORTED, "", None)
@@ -159,6 +187,11 @@ def test_a_view_of_another_product(ready, make_product):
         {"quality": None},
         {"label": None},  # a gap with probabilities
         {"model_version": "another-model"},
+        {"box": None},  # a label without the face's box
+        {"box": [300, 70, 40, 40]},  # outside the frame
+        {"box": [140, 70, 0, 40]},
+        {"frame_width": None},
+        {"roi": "0.5,0.5,0.9,0.9"},  # beyond the picture
         {"seq": -1},
         {"view": "not-a-uuid"},
     ],
