@@ -231,6 +231,9 @@ def observation_request(base: str, line: str, seq: int, model_version: str) -> u
         "confidence": 0.86,
         "probabilities": probabilities,
         "quality": 0.8,
+        "box": [130, 60, 60, 60],
+        "frame_width": 320,
+        "frame_height": 240,
     }
     return urllib.request.Request(
         f"{base}/api/v1/observations/",
