@@ -30,6 +30,7 @@ WASM_UNSAFE_EVAL = "'wasm-unsafe-eval'"
 
 
 def enabled() -> bool:
+    """Whether this shop analyses faces on the device (``EMOTION_INFERENCE=browser``)."""
     return settings.EMOTION_INFERENCE == BROWSER
 
 
@@ -114,6 +115,7 @@ def page_parameters() -> PageParameters:
 
 
 def page_parameters_json() -> str:
+    """The parameters as the page reads them (its capture root's ``data-parameters``)."""
     return json.dumps(asdict(page_parameters()))
 
 
