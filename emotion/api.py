@@ -373,6 +373,9 @@ class FrameView(APIView):
         except FrameRejected as exc:
             raise api_error(str(exc), exc.code, 413 if exc.code == "too_large" else 400) from exc
 
+        # Read before the frame is queued: once it is, nothing may fail this request (a 503 for
+        # a frame that is in fact queued would break what the answer says).
+        region = services.next_capture_region(target.view_pk) if settings.EMOTION_CAPTURE_ROI else None
         try:
             tasks.enqueue_frame(
                 target,
@@ -388,7 +391,6 @@ class FrameView(APIView):
             )
             unavailable.wait = 2
             raise unavailable from exc
-        region = services.next_capture_region(target.view_pk) if settings.EMOTION_CAPTURE_ROI else None
         body = {
             "status": "queued",
             "seq": meta.validated_data["seq"],

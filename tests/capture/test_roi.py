@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 from PIL import Image
 
@@ -80,6 +81,18 @@ class TestFramesApi:
         answer = self.post(shopper, product, view_id, face_jpeg, 2, "0.25,0.25,0.5,0.5").json()
         assert Region(**answer["roi"]) == pytest.approx(roi.region_around(face))
         assert enqueued[-1][4] == SEARCH_REGION
+
+    def test_a_database_cut_while_answering_refuses_before_queueing(self, ready, face_jpeg, enqueued, monkeypatch):
+        """The region is read before the frame is queued: a 503 never stands for a queued frame."""
+        shopper, product, view_id = ready
+
+        def database_gone(view_pk):
+            raise OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(services, "next_capture_region", database_gone)
+        response = self.post(shopper, product, view_id, face_jpeg, 0)
+        assert response.status_code == 503 and response.json()["code"] == "database_unavailable"
+        assert enqueued == []
 
     def test_stale_gaps_and_old_frames_name_no_region(self, ready, face_jpeg, enqueued, settings):
         shopper, product, view_id = ready
