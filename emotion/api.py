@@ -375,7 +375,7 @@ class FrameView(APIView):
 
         # Read before the frame is queued: once it is, nothing may fail this request (a 503 for
         # a frame that is in fact queued would break what the answer says).
-        region = services.next_capture_region(target.view_pk) if settings.EMOTION_CAPTURE_ROI else None
+        region = services.next_capture_region(target.view_pk)
         try:
             tasks.enqueue_frame(
                 target,
@@ -461,6 +461,10 @@ class ObservationReport(FrameFields):
         return data
 
 
+# A report holds seven probabilities, a box, a region and a few numbers: well under 2 KB.
+OBSERVATION_MAX_BYTES = 8 * 1024
+
+
 class ObservationView(APIView):
     """Store one frame's labels as the page's on-device analysis found them (``EMOTION_INFERENCE=browser``).
 
@@ -474,6 +478,16 @@ class ObservationView(APIView):
     throttle_classes = [ShopperRateThrottle, AddressRateThrottle]
     throttle_scope = "frames"  # one budget for frames and observations: each is a frame's worth
     parser_classes = [JSONParser]  # labels only: no form or multipart body, so no file, is ever parsed
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        """Refuse a body declared larger than any report before anything reads it (as ``FrameView``)."""
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > OBSERVATION_MAX_BYTES:
+            raise api_error(f"An observation is at most {OBSERVATION_MAX_BYTES} bytes.", "too_large", 413)
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         request=ObservationReport,
@@ -522,7 +536,7 @@ class ObservationView(APIView):
         view = services.record_client_observation(target, data["seq"], data["ts"], result, data["model_version"], shown)
         if view is not None and tasks.claim_reaction_refresh(view.pk):
             tasks.queue_reaction_refresh(view.pk)  # rebuilt by the worker, as for a classified frame
-        region = services.next_capture_region(target.view_pk) if settings.EMOTION_CAPTURE_ROI else None
+        region = services.next_capture_region(target.view_pk)
         body = {
             "status": "stored" if view is not None else "duplicate",
             "seq": data["seq"],

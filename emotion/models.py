@@ -22,6 +22,7 @@ class Outcome(models.TextChoices):
     SEVERAL_FACES = "several_faces", "Several faces"
     CLIENT_REPORTED = "client_reported", "Client-reported"
     ERASED = "erased", "Erased"
+    UNREADABLE = "unreadable", "Unreadable"
 
 
 class ConsentQuerySet(models.QuerySet["Consent"]):

@@ -27,6 +27,8 @@ from redis.exceptions import RedisError
 from .freshness import broker_redis
 
 KEY = "emotion:receipts"
+CLAIMED = "emotion:dropped"  # one marker per frame counted as dropped (see ``claim``)
+CLAIM_SECONDS = 24 * 3600
 # Past the visibility timeout (30 s), kombu's restore interval and a retry or two: a frame
 # still unsettled by then will not be classified within its freshness budget any more.
 LOST_AFTER_SECONDS = 90.0
@@ -67,6 +69,24 @@ def settle(view_pk: int, sequence: int) -> None:
         return
     with suppress(RedisError):
         client.hdel(KEY, _field(view_pk, sequence))
+
+
+def claim(view_pk: int, sequence: int) -> bool:
+    """Settle the frame for good and say whether this call was the first to (to count it once).
+
+    A marker outlives the receipt by a day, longer than any redelivery; True without Redis,
+    or when it is unreachable (better a frame counted twice than not at all).
+    """
+    client = broker_redis()
+    if client is None:
+        return True
+    field = _field(view_pk, sequence)
+    try:
+        first = client.set(f"{CLAIMED}:{field}", 1, nx=True, ex=CLAIM_SECONDS)
+        client.hdel(KEY, field)
+    except RedisError:
+        return True
+    return bool(first)
 
 
 def overdue(older_than: float | None = None) -> list[Receipt]:

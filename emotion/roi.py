@@ -12,7 +12,9 @@ it finds back onto the whole picture:
 - a face found: next, ``ROI_SCALE`` times its box around its centre (the region follows it);
 - no face in the whole picture: next, the picture's central half (``SEARCH_REGION``), where a
   shopper sitting back usually is, at twice the zoom;
-- no face in a region: next, the whole picture again.
+- no face in a region: next, the whole picture again;
+- several faces, or ``WHOLE_PICTURE_EVERY`` frames in a row showing a region: the whole
+  picture, so that nobody beside the shopper escapes the several-faces rule.
 
 Without a frame for ``FACE_TTL_SECONDS`` the page returns to the whole picture. Only the
 face's position is kept, on the frame's observation (``shown_region``, ``face_region``):
@@ -27,6 +29,9 @@ ROI_SCALE = 2.5  # the region around the face box, in box sizes: room for the he
 MIN_REGION_SIDE = 0.2  # never zoom in further than a fifth of the picture
 MAX_REGION_SIDE = 0.8  # a region this large gains little over the whole picture
 FACE_TTL_SECONDS = 3.0
+# At least one frame in this many shows the whole picture, so that the several-faces rule
+# still sees anyone beside the shopper (4 s at 2 frames/s).
+WHOLE_PICTURE_EVERY = 8
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,18 @@ def export_emotion_data(shopper: Shopper) -> dict[str, list[dict[str, object]]]:
         "observations": list(
             EmotionObservation.objects.filter(owner)
             .order_by("captured_at", "sequence")
-            .values("product_id", "captured_at", "outcome", "label", "confidence", "probabilities", "model_version")
+            .values(
+                "product_id",
+                "captured_at",
+                "outcome",
+                "label",
+                "confidence",
+                "probabilities",
+                "model_version",
+                "quality",
+                "shown_region",
+                "face_region",
+            )
         ),
         "reaction_events": list(
             ReactionEvent.objects.filter(owner)
@@ -242,6 +253,14 @@ def frame_key(consent_pk: int) -> bytes | None:
     return bytes(key) if key is not None else None
 
 
+def dropped_because(consent_pk: int, key: bytes) -> Outcome | None:
+    """Why a frame sealed with ``key`` under ``consent_pk`` may not be stored now; None if it may."""
+    current = frame_key(consent_pk)
+    if current is None:
+        return Outcome.WITHDRAWN
+    return None if current == bytes(key) else Outcome.ERASED
+
+
 def count_dropped(outcome: Outcome, frames: int = 1) -> None:
     """Count frames dropped unread (anonymous: per day and outcome only)."""
     day = timezone.localdate()
@@ -288,18 +307,27 @@ def record_observation(
     result: Classification,
     model_version: str,
     shown: Region | None = None,
+    sealed_with: tuple[int, bytes] | None = None,
 ) -> bool:
     """Store one frame's labels, idempotent on view + sequence.
 
     Only the observation is written: rebuilding the view's reactions on every frame made
     the worker's cost grow with the view's length, so ``refresh_view_reactions`` runs
     separately (at most once per refresh period per view, see ``emotion.tasks``).
-    Returns False when the frame was already stored (a redelivered task) or when the shopper
-    withdrew consent while it was queued (it is dropped).
+    ``sealed_with`` is the (consent, key) the frame was sealed with: under the consent lock
+    the key must still be the consent's, or the shopper erased their data meanwhile (the
+    erasure changes it) and nothing is stored. Returns False when the frame was already
+    stored (a redelivered task), or when the shopper withdrew consent or erased their data
+    while it was queued or classified (it is dropped: ``dropped_because`` says which).
     """
     with transaction.atomic():
         if not _lock_consent(view):
             return False
+        if sealed_with is not None:
+            consent_pk, key = sealed_with
+            current = Consent.objects.filter(pk=consent_pk).values_list("frame_key", flat=True).first()
+            if current is None or bytes(current) != bytes(key):
+                return False
         try:
             with transaction.atomic():
                 EmotionObservation.objects.create(
@@ -337,10 +365,10 @@ def client_observation_wait(shopper: Shopper, product_id: int) -> float | None:
         shopper.rows(), product_id=product_id, outcome=Outcome.CLIENT_REPORTED, created_at__gte=now - period
     )
     cap = settings.EMOTION_CLIENT_OBSERVATION_CAP
-    if recent.count() < cap:
-        return None
     # Room comes back when the oldest of the last ``cap`` leaves the window.
-    oldest = recent.order_by("-created_at").values_list("created_at", flat=True)[cap - 1]
+    oldest = recent.order_by("-created_at").values_list("created_at", flat=True)[cap - 1 : cap].first()
+    if oldest is None:  # under the cap (also when rows went meanwhile, e.g. a withdrawal)
+        return None
     return max(1.0, (oldest + period - now).total_seconds())
 
 
@@ -356,7 +384,9 @@ def record_client_observation(
 
     The same write as a worker's frame (``record_observation``), outcome ``client_reported``.
     """
-    view = Interaction.objects.get(pk=target.view_pk)
+    view = Interaction.objects.filter(pk=target.view_pk).first()
+    if view is None:  # erased since the request checked it
+        return None
     reported = replace(result, outcome=Outcome.CLIENT_REPORTED)
     return view if record_observation(view, sequence, captured_at, reported, model_version, shown) else None
 
@@ -747,15 +777,24 @@ _SEEN = (Outcome.STORED, Outcome.NO_FACE, Outcome.LOW_QUALITY, Outcome.SEVERAL_F
 def next_capture_region(view_pk: int) -> Region | None:
     """The region of the camera picture the view's next frame should show (``emotion.roi``).
 
-    From the view's latest frame the worker looked at, if recent; None: the whole picture.
+    From the view's latest frame the worker (or the page) looked at, if recent; None: the
+    whole picture. The whole picture also after a frame with several faces, and at least
+    once every ``roi.WHOLE_PICTURE_EVERY`` frames: a region around the shopper's face would
+    otherwise hide a second person beside them from the several-faces rule.
     """
-    latest = (
+    if not settings.EMOTION_CAPTURE_ROI:
+        return None
+    recent = list(
         EmotionObservation.objects.filter(view_id=view_pk, outcome__in=_SEEN)
         .order_by("-sequence")
-        .values("shown_region", "face_region", "created_at")
-        .first()
+        .values("shown_region", "face_region", "outcome", "created_at")[: roi.WHOLE_PICTURE_EVERY - 1]
     )
-    if latest is None or timezone.now() - latest["created_at"] > timedelta(seconds=roi.FACE_TTL_SECONDS):
+    if not recent or timezone.now() - recent[0]["created_at"] > timedelta(seconds=roi.FACE_TTL_SECONDS):
+        return None
+    latest = recent[0]
+    if latest["outcome"] == Outcome.SEVERAL_FACES:
+        return None
+    if len(recent) == roi.WHOLE_PICTURE_EVERY - 1 and all(row["shown_region"] for row in recent):
         return None
     return roi.next_after(Region.from_dict(latest["face_region"]), Region.from_dict(latest["shown_region"]))
 

@@ -165,7 +165,7 @@ def classify_frame(
     data since it was queued: an erased person's frame must not be stored after the
     erasure). A frame queued (``queued_at``, the web process's clock) longer ago than the
     freshness budget is not decoded: it is stored as a gap with outcome "stale".
-    A frame that cannot be decoded is logged (without its bytes) and dropped: a
+    A frame that cannot be decoded is logged (without its bytes) and counted as unreadable: a
     poisoned message must never crash or wedge the worker. Database outages are retried.
     ``region`` is the part of the camera picture the frame shows; it is stored with where the
     face was, from which the API names the region the next frame should show (``emotion.roi``).
@@ -188,27 +188,29 @@ def _classify_frame(
 
     key = services.frame_key(consent_pk)
     if key is None:  # withdrawn while queued: the key went with the consent
-        services.count_dropped(Outcome.WITHDRAWN)
+        _drop(view_pk, sequence, Outcome.WITHDRAWN)
         return
     view = Interaction.objects.filter(pk=view_pk, kind=Interaction.Kind.VIEW).first()
     if view is None:  # the view was deleted while the frame was queued
-        services.count_dropped(Outcome.ERASED)
+        _drop(view_pk, sequence, Outcome.ERASED)
         return
     try:
         frame = sealing.open_frame(key, base64.b64decode(sealed_frame, validate=True), view_pk, sequence)
     except sealing.InvalidTag:
         # Not sealed with the consent's current key: the shopper erased their data since it
         # was queued (the erasure changes the key), or the message was forged or tampered with.
-        services.count_dropped(Outcome.ERASED)
+        _drop(view_pk, sequence, Outcome.ERASED)
         return
     except (binascii.Error, ValueError) as exc:
         logger.warning("Dropped an unreadable frame (view %s, seq %s): %s", view_pk, sequence, type(exc).__name__)
+        _drop(view_pk, sequence, Outcome.UNREADABLE)
         return
+    sealed_with = (consent_pk, key)  # re-checked under the consent lock when the outcome is written
     if freshness.is_stale(queued_at):
         stale = services.Classification(None, outcome=Outcome.STALE)
-        stored = services.record_observation(view, sequence, datetime.fromisoformat(captured_at), stale, "")
-        if not stored and services.frame_key(consent_pk) is None:
-            services.count_dropped(Outcome.WITHDRAWN)
+        captured = datetime.fromisoformat(captured_at)
+        if not services.record_observation(view, sequence, captured, stale, "", sealed_with=sealed_with):
+            _drop_if_refused(view_pk, sequence, consent_pk, key)
         return
     shown = roi.Region.from_dict(region)
     model = classifier()
@@ -216,21 +218,39 @@ def _classify_frame(
         result = classify_single_face(model, frame, shown)
     except (ImageDecodeError, ValueError) as exc:
         logger.warning("Dropped an unreadable frame (view %s, seq %s): %s", view_pk, sequence, type(exc).__name__)
+        _drop(view_pk, sequence, Outcome.UNREADABLE)
         return
     try:
         stored = services.record_observation(
-            view, sequence, datetime.fromisoformat(captured_at), result, model.model_version, shown
+            view, sequence, datetime.fromisoformat(captured_at), result, model.model_version, shown, sealed_with
         )
     except DatabaseError as exc:
         if isinstance(exc, OperationalError | InterfaceError):
             raise  # transient: autoretry with backoff
         logger.error("Could not store observation (view %s, seq %s): %s", view_pk, sequence, exc)
         return
-    if not stored and services.frame_key(consent_pk) is None:
-        services.count_dropped(Outcome.WITHDRAWN)  # withdrawn while this frame was being classified
+    if not stored:  # withdrawn or erased while this frame was classified, or a redelivered duplicate
+        _drop_if_refused(view_pk, sequence, consent_pk, key)
         return
-    if stored and claim_reaction_refresh(view_pk):
+    if claim_reaction_refresh(view_pk):
         services.refresh_view_reactions(view)
+
+
+def _drop(view_pk: int, sequence: int, outcome: Outcome) -> None:
+    """Count a frame dropped without an observation, once: whoever settles its receipt counts it.
+
+    A redelivered message, or the lost-frame sweep racing a late delivery, finds the receipt
+    settled and counts nothing (on the embedded broker, without receipts, every call counts).
+    """
+    if receipts.claim(view_pk, sequence):
+        services.count_dropped(outcome)
+
+
+def _drop_if_refused(view_pk: int, sequence: int, consent_pk: int, key: bytes) -> None:
+    """After ``record_observation`` stored nothing: count the frame if consent went or the key changed."""
+    reason = services.dropped_because(consent_pk, key)
+    if reason is not None:
+        _drop(view_pk, sequence, reason)
 
 
 def classify_single_face(model, frame: bytes, shown: roi.Region | None = None) -> services.Classification:
@@ -365,8 +385,9 @@ def settle_lost_frames() -> int:
     Their message was lost by the broker (a worker killed right after Redis handed it over,
     see ``emotion.receipts``). Each gets the outcome a redelivery this late would have had:
     a ``stale`` gap, or a count of dropped frames when the shopper withdrew consent, erased
-    their data (the consent's key changed) or the view is gone. Idempotent with a late
-    redelivery: an observation is written once per view and sequence.
+    their data (the consent's key changed) or the view is gone. Safe against a late
+    redelivery: an observation is written once per view and sequence, and a drop is counted
+    by whoever settles the receipt (``_drop``).
     """
     lost = receipts.overdue()
     for receipt in lost:
@@ -382,16 +403,16 @@ def _settle_lost(receipt: receipts.Receipt) -> None:
         return  # the frame's outcome was written; only its receipt was left behind
     key = services.frame_key(receipt.consent_pk)
     if key is None:
-        services.count_dropped(Outcome.WITHDRAWN)
+        _drop(receipt.view_pk, receipt.sequence, Outcome.WITHDRAWN)
         return
     view = Interaction.objects.filter(pk=receipt.view_pk, kind=Interaction.Kind.VIEW).first()
     if view is None or receipts.key_print(key) != receipt.key_print:
-        services.count_dropped(Outcome.ERASED)
+        _drop(receipt.view_pk, receipt.sequence, Outcome.ERASED)
         return
     stale = services.Classification(None, outcome=Outcome.STALE)
-    stored = services.record_observation(view, receipt.sequence, receipt.captured_at, stale, "")
-    if not stored and services.frame_key(receipt.consent_pk) is None:
-        services.count_dropped(Outcome.WITHDRAWN)
+    sealed_with = (receipt.consent_pk, key)
+    if not services.record_observation(view, receipt.sequence, receipt.captured_at, stale, "", sealed_with=sealed_with):
+        _drop_if_refused(receipt.view_pk, receipt.sequence, receipt.consent_pk, key)
 
 
 @shared_task(ignore_result=False)

@@ -40,6 +40,8 @@ def _as_api_error(exc: Exception) -> Exception:
         return api_error(f"The multipart body cannot be parsed: {exc}", "malformed_body")
     if isinstance(exc, SuspiciousOperation):
         return api_error("The request is malformed.", "malformed_body")
+    if isinstance(exc, RecursionError):  # a JSON body nested deeper than the parser can follow
+        return api_error("The request body is nested too deeply to parse.", "malformed_body")
     if isinstance(exc, OperationalError | InterfaceError):
         logger.warning("Database unavailable for an API request: %s", exc)
         unavailable = api_error("The database is briefly unavailable; try again shortly.", "database_unavailable", 503)

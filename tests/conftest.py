@@ -1,5 +1,6 @@
 """Shared fixtures: a small catalog, media in a temporary folder, a camera frame of a real face."""
 
+import contextlib
 import io
 import os
 from decimal import Decimal
@@ -24,6 +25,20 @@ def pytest_collection_modifyitems(config, items) -> None:
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _frame_receipts():
+    """No receipt or drop marker (emotion.receipts) of an earlier test: a fresh test database
+    numbers its views from 1 again, so an old marker would claim a new test's frame."""
+    import redis
+
+    from emotion import freshness, receipts
+
+    client = freshness.broker_redis()
+    if client is not None:
+        with contextlib.suppress(redis.RedisError):  # no Redis here: every claim counts
+            client.delete(receipts.KEY, *client.scan_iter(f"{receipts.CLAIMED}:*", count=1000))
 
 
 @pytest.fixture(autouse=True)

@@ -223,6 +223,7 @@
   // --- On-device analysis (browser mode) ----------------------------------------------------------
 
   let analyzer = null; // the promise of the loaded runtime and models, asked for once the camera is on
+  const LOAD_RETRY_MS = 10000; // after a failed download of the runtime or a model
 
   function onDeviceAnalyzer() {
     if (!analyzer) {
@@ -265,8 +266,11 @@
         }).then(function (next) { delay = next; }).catch(function () {});
       });
     }, function () {
-      // No runtime (an old browser, WebAssembly refused): consent without analysis is pointless.
-      if (state === "capturing") withdraw();
+      // Without WebAssembly (an old browser, or it is refused) no analysis can ever run here, and
+      // consent without analysis is pointless. A failed download (the network) is retried later:
+      // withdrawing would erase the shopper's data for a passing fault.
+      if (typeof WebAssembly !== "object") { if (state === "capturing") withdraw(); return; }
+      delay = LOAD_RETRY_MS;
     }).catch(function () {}).finally(function () {
       if (state === "capturing") scheduleFrame(delay - (Date.now() - sentAt));
     });

@@ -51,7 +51,10 @@ def test_a_shopper_downloads_their_emotion_data_as_a_json_attachment(product, dj
         "confidence",
         "probabilities",
         "model_version",
-    }  # labels only: there is no frame to give
+        "quality",
+        "shown_region",
+        "face_region",
+    }  # labels, the face's quality and position only: there is no frame to give
     assert "frame_key" not in response.content.decode()
 
 

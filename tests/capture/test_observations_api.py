@@ -204,7 +204,7 @@ def test_an_inconsistent_or_invalid_report_is_refused_with_a_reason(ready, refre
 def test_a_body_that_is_not_json(ready, face_jpeg):
     shopper, product, view_id = ready
     response = shopper.client.post(
-        "/api/v1/observations/", face_jpeg, content_type="image/jpeg", HTTP_X_CSRFTOKEN=shopper.csrf
+        "/api/v1/observations/", face_jpeg[:4000], content_type="image/jpeg", HTTP_X_CSRFTOKEN=shopper.csrf
     )
     assert response.status_code == 415 and response.json()["error"]
     multipart = shopper.client.post(
@@ -212,6 +212,21 @@ def test_a_body_that_is_not_json(ready, face_jpeg):
     )
     # Django's CSRF check has read the form already, so DRF finds no JSON in it: refused either way.
     assert multipart.status_code in (400, 415) and multipart.json()["error"], multipart.content
+    assert not EmotionObservation.objects.exists()
+
+
+def test_a_body_too_large_or_nested_too_deeply_is_a_json_4xx(ready):
+    shopper, _product, _view_id = ready
+    big = shopper.client.post(
+        "/api/v1/observations/", "[" + "0," * 10_000 + "0]", content_type="application/json",
+        HTTP_X_CSRFTOKEN=shopper.csrf,
+    )  # fmt: skip
+    assert big.status_code == 413 and big.json()["code"] == "too_large"
+    nested = shopper.client.post(
+        "/api/v1/observations/", "[" * 3000 + "]" * 3000, content_type="application/json",
+        HTTP_X_CSRFTOKEN=shopper.csrf,
+    )  # fmt: skip
+    assert nested.status_code == 400 and nested.json()["code"] == "malformed_body", nested.content
     assert not EmotionObservation.objects.exists()
 
 

@@ -98,3 +98,14 @@ def test_a_lost_frame_of_an_erased_or_withdrawn_shopper_is_only_counted(accepted
     tasks.settle_lost_frames.run()
     assert not EmotionObservation.objects.exists() and dropped(Outcome.WITHDRAWN) == 1
     assert receipts.open_count() == 0
+
+
+def test_a_dropped_frame_is_counted_once_whoever_settles_it(accepted, monkeypatch):
+    """A redelivery, or the sweep racing a late delivery, finds the receipt settled: no second count."""
+    shopper, kwargs = accepted
+    services.erase_emotion_data(shopper)
+    tasks.classify_frame.run(**kwargs)
+    tasks.classify_frame.run(**kwargs)  # redelivered
+    monkeypatch.setattr(receipts, "LOST_AFTER_SECONDS", 0.0)
+    tasks.settle_lost_frames.run()
+    assert dropped(Outcome.ERASED) == 1 and not EmotionObservation.objects.exists()

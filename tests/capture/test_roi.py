@@ -94,6 +94,18 @@ class TestFramesApi:
         assert response.status_code == 503 and response.json()["code"] == "database_unavailable"
         assert enqueued == []
 
+    def test_several_faces_and_a_long_run_of_regions_bring_back_the_whole_picture(self, ready, face_jpeg, enqueued):
+        """Nobody beside the shopper may escape the several-faces rule behind a region."""
+        shopper, product, view_id = ready
+        face = Region(0.45, 0.4, 0.08, 0.1)
+        self.observe(view_id, 0, None, None, Outcome.SEVERAL_FACES)
+        assert self.post(shopper, product, view_id, face_jpeg, 1).json()["roi"] is None
+        for seq in range(1, roi.WHOLE_PICTURE_EVERY - 1):  # regions in a row, each finding the face
+            self.observe(view_id, seq, face, roi.region_around(face))
+        assert self.post(shopper, product, view_id, face_jpeg, 20).json()["roi"] is not None
+        self.observe(view_id, roi.WHOLE_PICTURE_EVERY - 1, face, roi.region_around(face))
+        assert self.post(shopper, product, view_id, face_jpeg, 21).json()["roi"] is None
+
     def test_stale_gaps_and_old_frames_name_no_region(self, ready, face_jpeg, enqueued, settings):
         shopper, product, view_id = ready
         self.observe(view_id, 0, Region(0.45, 0.4, 0.08, 0.1), None, age=roi.FACE_TTL_SECONDS + 1)

@@ -99,3 +99,26 @@ def test_a_frame_whose_view_was_deleted_while_queued_is_counted(queued):
     Interaction.objects.filter(pk=kwargs["view_pk"]).delete()
     tasks.classify_frame.run(**kwargs)
     assert erased() == 1 and not EmotionObservation.objects.exists()
+
+
+def test_an_erasure_while_the_frame_is_classified_drops_and_counts_it(queued, monkeypatch):
+    """The erasure keeps consent and changes its key: the frame opened with the old key is not stored."""
+    shopper, kwargs = queued
+
+    def erase_meanwhile(model, frame, shown=None):
+        services.erase_emotion_data(shopper)
+        return services.Classification("happy", 0.9, {"happy": 0.9})
+
+    monkeypatch.setattr(tasks, "classify_single_face", erase_meanwhile)
+    tasks.classify_frame.run(**kwargs)
+    assert not EmotionObservation.objects.exists()
+    assert erased() == 1 and dropped() == 0
+
+
+def test_a_frame_that_opens_but_does_not_decode_is_counted_unreadable(queued):
+    _shopper, kwargs = queued
+    target_key = services.frame_key(kwargs["consent_pk"])
+    sealed = sealing.seal_frame(target_key, b"not an image at all", kwargs["view_pk"], 0)
+    tasks.classify_frame.run(**(kwargs | {"sealed_frame": base64.b64encode(sealed).decode()}))
+    assert not EmotionObservation.objects.exists()
+    assert DroppedFrames.objects.get().outcome == Outcome.UNREADABLE
