@@ -32,6 +32,9 @@ CACHE_SECONDS = 0.25
 # With no frame stored in the window (an idle worker, or none running), up to this many frames
 # per second of budget may wait: the first frames after a quiet spell must not be refused.
 IDLE_ALLOWANCE_PER_SECOND = 5
+# Fewer frames than this stored in the window (a worker just back from idle) measure no
+# throughput: the idle allowance applies instead.
+WARM_UP_FRAMES = 5
 # The page keeps its normal rate while a new frame's expected wait is under EASY_LOAD of the
 # budget (the workers keep up); beyond, its interval grows linearly, to (1 + SLOWDOWN) times
 # the normal one at a full budget. All pages slow down alike, so under overload the offered
@@ -78,6 +81,13 @@ def admit(backlog: Backlog, budget: float, fps: float) -> Admission:
             f"{backlog.depth} frames are waiting and no worker stored any for {THROUGHPUT_WINDOW_SECONDS:g} s.",
             retry,
         )
+    if (
+        backlog.throughput * THROUGHPUT_WINDOW_SECONDS < WARM_UP_FRAMES
+        and backlog.depth <= IDLE_ALLOWANCE_PER_SECOND * budget
+    ):
+        # The workers just woke up: a frame or two stored in the window says nothing of their
+        # speed (one frame in 5 s reads as 0.2 frames/s), so a short burst is let through.
+        return Admission(True, round(base_ms))
     if backlog.throughput > 0 and wait > budget:
         retry = max(1, math.ceil(wait - budget))
         return Admission(

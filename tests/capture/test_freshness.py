@@ -34,6 +34,12 @@ def test_the_page_slows_down_as_the_queue_fills():
     assert 500 < half.next_frame_ms < full.next_frame_ms == 5000
 
 
+def test_a_burst_after_a_quiet_spell_passes_while_the_throughput_is_unmeasured():
+    """One frame stored in the 5 s window reads as 0.2 frames/s: no ground to refuse 7 waiting ones."""
+    assert admit(Backlog(7, 0.2), budget=2.0, fps=2.0) == freshness.Admission(True, 500)
+    assert not admit(Backlog(11, 0.2), budget=2.0, fps=2.0).accepted
+
+
 def test_a_backlog_beyond_the_budget_is_a_429_with_retry_after():
     refused = admit(Backlog(50, 10.0), budget=2.0, fps=2.0)  # 5 s behind
     assert (refused.accepted, refused.status, refused.code, refused.retry_after) == (False, 429, "backlog", 3)
