@@ -540,7 +540,7 @@ class ObservationView(APIView):
         body = {
             "status": "stored" if view is not None else "duplicate",
             "seq": data["seq"],
-            "next_frame_ms": round(1000 / settings.EMOTION_CAPTURE_FPS),
+            "next_frame_ms": freshness.capture_interval_ms(),
             "roi": region.as_dict() if region else None,
         }
         return Response(body, status=status.HTTP_201_CREATED)

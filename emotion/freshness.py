@@ -160,14 +160,18 @@ def forget_backlog() -> None:
         _cached = None
 
 
+def capture_interval_ms() -> int:
+    """The page's normal interval between two frames (``EMOTION_CAPTURE_FPS``)."""
+    return round(1000 / settings.EMOTION_CAPTURE_FPS)
+
+
 def admission() -> Admission:
     """Admit or refuse a frame now; a broker that cannot be asked leaves the publish to decide."""
-    fps = settings.EMOTION_CAPTURE_FPS
     try:
         backlog = current_backlog()
     except (RedisError, OSError):
-        return Admission(True, round(1000 / fps))
-    return admit(backlog, settings.EMOTION_FRESHNESS_SECONDS, fps)
+        return Admission(True, capture_interval_ms())
+    return admit(backlog, settings.EMOTION_FRESHNESS_SECONDS, settings.EMOTION_CAPTURE_FPS)
 
 
 def is_stale(queued_at: float | None, now: float | None = None) -> bool:
