@@ -268,6 +268,14 @@ class FrameUpload(FrameFields):
     frame = serializers.FileField(help_text="JPEG, PNG or WebP, at most 256 KB and 1920×1080.")
 
 
+def _declared_length(request: Request) -> int:
+    """The body's ``Content-Length``; 0 when absent or malformed (Django then reads no body)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 # Multipart framing and the metadata fields fit in 8 KB beside the frame itself.
 FRAME_ENVELOPE_BYTES = 8 * 1024
 
@@ -299,10 +307,7 @@ class FrameView(APIView):
         without one (chunked) reads as empty.
         """
         limit = settings.EMOTION_MAX_FRAME_BYTES
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = 0
+        declared = _declared_length(request)
         if declared > limit + FRAME_ENVELOPE_BYTES:
             raise api_error(f"The frame is larger than {limit} bytes.", "too_large", 413)
         super().initial(request, *args, **kwargs)
@@ -481,10 +486,7 @@ class ObservationView(APIView):
 
     def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         """Refuse a body declared larger than any report before anything reads it (as ``FrameView``)."""
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = 0
+        declared = _declared_length(request)
         if declared > OBSERVATION_MAX_BYTES:
             raise api_error(f"An observation is at most {OBSERVATION_MAX_BYTES} bytes.", "too_large", 413)
         super().initial(request, *args, **kwargs)
