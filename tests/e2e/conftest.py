@@ -122,3 +122,16 @@ def live_tracks(page) -> int:
 
 def streams_opened(page) -> int:
     return page.evaluate("window.__camera.opened()")
+
+
+def open_dialog(page, opener: str) -> None:
+    page.click(opener)
+    page.wait_for_selector("#consent-dialog.show")
+    page.wait_for_timeout(400)  # Bootstrap ignores a dismissing click while the dialog fades in
+
+
+def answer_offer(page, button: str) -> None:
+    """The consent bar's "Tell me more", then "Allow camera" or "No thanks"."""
+    open_dialog(page, "#emotion-offer button")
+    page.click(button)
+    page.wait_for_selector("#consent-dialog", state="hidden")

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from shop.models import Interaction, Order
-from tests.e2e.conftest import live_tracks, shot, streams_opened
+from tests.e2e.conftest import answer_offer, live_tracks, open_dialog, shot, streams_opened
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,21 +33,8 @@ def wait_live(page, count: int, timeout_s: float = 10) -> None:
         page.wait_for_timeout(100)
 
 
-def open_dialog(page, opener: str) -> None:
-    page.click(opener)
-    page.wait_for_selector("#consent-dialog.show")
-    page.wait_for_timeout(400)  # Bootstrap ignores a dismissing click while the dialog fades in
-
-
 def open_camera_settings(page) -> None:
     open_dialog(page, "footer button[data-bs-target='#consent-dialog']")
-
-
-def answer_offer(page, button: str) -> None:
-    """The consent bar's "Tell me more", then "Allow camera" or "No thanks"."""
-    open_dialog(page, "#emotion-offer button")
-    page.click(button)
-    page.wait_for_selector("#consent-dialog", state="hidden")
 
 
 def allow_from_camera_settings(page) -> None:

@@ -16,7 +16,7 @@ from django.core.management import call_command
 
 from emotion.models import EmotionObservation, Outcome, ReactionEvent
 from shop.models import Product
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import open_dialog, shot
 from tests.workers import celery_worker
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -74,10 +74,8 @@ def test_browser_mode_badge_reactions_and_recommendations_without_sending_a_fram
 
     with celery_worker(tmp_path, queues="emotion", pool="prefork"):
         page.goto(f"{live_server.url}/")
-        page.click("#emotion-offer button")
-        page.wait_for_selector("#consent-dialog.show")
+        open_dialog(page, "#emotion-offer button")
         assert "No picture ever leaves it" in page.inner_text("#consent-dialog")
-        page.wait_for_timeout(400)  # Bootstrap ignores a click while the dialog fades in
         page.click("#consent-accept")
         page.goto(f"{live_server.url}{product.get_absolute_url()}")
         page.wait_for_selector("#emotion-on:not([hidden])")

@@ -13,6 +13,7 @@ import pytest
 
 from emotion.models import EmotionObservation, Outcome
 from emotion.roi import SEARCH_REGION, Region
+from tests.e2e.conftest import answer_offer
 from tests.e2e.fake_camera import write_far_face_video
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,10 +37,7 @@ def test_the_page_analyses_the_region_around_the_face(new_page, live_server, pro
 
     page.on("request", record)
     page.goto(f"{live_server.url}/")
-    page.click("#emotion-offer button")
-    page.wait_for_selector("#consent-dialog.show")
-    page.wait_for_timeout(400)
-    page.click("#consent-accept")
+    answer_offer(page, "#consent-accept")
     page.goto(f"{live_server.url}{product.get_absolute_url()}")
     deadline = time.monotonic() + 90
     while sum(1 for region in reports.values() if region and region != SEARCH_REGION) < 3:

@@ -13,6 +13,7 @@ import pytest
 
 from emotion.models import EmotionObservation, Outcome
 from emotion.roi import SEARCH_REGION, Region
+from tests.e2e.conftest import answer_offer
 from tests.e2e.fake_camera import write_far_face_video
 from tests.workers import celery_worker
 
@@ -41,10 +42,7 @@ def test_the_page_sends_the_region_around_the_face_and_the_worker_sees_it_larger
     page.on("request", record)
     with celery_worker(tmp_path, queues="emotion", pool="prefork"):
         page.goto(f"{live_server.url}/")
-        page.click("#emotion-offer button")
-        page.wait_for_selector("#consent-dialog.show")
-        page.wait_for_timeout(400)
-        page.click("#consent-accept")
+        answer_offer(page, "#consent-accept")
         page.goto(f"{live_server.url}{product.get_absolute_url()}")
         deadline = time.monotonic() + 60
         while sum(1 for region in frames.values() if region) < 4:
