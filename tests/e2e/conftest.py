@@ -130,6 +130,11 @@ def open_dialog(page, opener: str) -> None:
     page.wait_for_timeout(400)  # Bootstrap ignores a dismissing click while the dialog fades in
 
 
+def open_camera_settings(page) -> None:
+    """The footer's "Camera settings": the consent dialog, whatever was answered before."""
+    open_dialog(page, "footer button[data-bs-target='#consent-dialog']")
+
+
 def answer_offer(page, button: str) -> None:
     """The consent bar's "Tell me more", then "Allow camera" or "No thanks"."""
     open_dialog(page, "#emotion-offer button")

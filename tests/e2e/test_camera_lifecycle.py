@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from shop.models import Interaction, Order
-from tests.e2e.conftest import answer_offer, live_tracks, open_dialog, shot, streams_opened
+from tests.e2e.conftest import answer_offer, live_tracks, open_camera_settings, shot, streams_opened
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,10 +31,6 @@ def wait_live(page, count: int, timeout_s: float = 10) -> None:
     while live_tracks(page) != count:
         assert time.monotonic() < deadline, f"{live_tracks(page)} live video tracks, expected {count}"
         page.wait_for_timeout(100)
-
-
-def open_camera_settings(page) -> None:
-    open_dialog(page, "footer button[data-bs-target='#consent-dialog']")
 
 
 def allow_from_camera_settings(page) -> None:

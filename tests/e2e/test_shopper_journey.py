@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from emotion.models import EmotionObservation, ReactionEvent
 from shop.models import Product
-from tests.e2e.conftest import answer_offer, open_dialog, shot
+from tests.e2e.conftest import answer_offer, open_camera_settings, shot
 from tests.workers import celery_worker
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,7 +48,7 @@ def test_consent_capture_badge_recommendations_analytics_and_withdrawal(
         # 2. Accepting from the footer's camera settings on a product page: capture starts,
         #    the badge shows the emotion the server saw, reaction events are stored.
         page.goto(f"{live_server.url}{product.get_absolute_url()}")
-        open_dialog(page, "footer button[data-bs-target='#consent-dialog']")
+        open_camera_settings(page)
         page.click("#consent-accept")
         # The footer link scrolled the product off screen: consent given, the camera stays off.
         page.wait_for_selector("#emotion-standby:not([hidden])")
